@@ -1,0 +1,5 @@
+import sys
+
+from zegclip.cli import main
+
+sys.exit(main())

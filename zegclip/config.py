@@ -1,0 +1,258 @@
+"""One typed configuration tree for ZegCLIP.
+
+Every default lives in these dataclasses and nowhere else. Plain dicts (from JSON
+presets, run directories or ``--set key=value`` overrides) become dataclasses at the
+boundary through :func:`from_dict`, which rejects unknown keys and wrong types, so a
+typo in a config is an error rather than a silently ignored setting.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Tuple, TypeVar
+
+ENCODER_MODES = ("fix", "ft", "dpt")
+LOSS_KINDS = ("plus", "plain", "ce")
+TEMPLATE_SETS = ("single", "multiple")
+
+
+class ConfigError(ValueError):
+    """A configuration value that is unknown, of the wrong type or out of range."""
+
+
+def _one_of(path: str, value: Any, allowed: typing.Iterable[Any]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ConfigError(f"{path}={value!r} is not allowed; expected one of {', '.join(map(repr, allowed))}")
+
+
+def _positive(path: str, value: float, strict: bool = True) -> None:
+    if value < 0 or (strict and value == 0):
+        raise ConfigError(f"{path}={value!r}: expected a {'positive' if strict else 'non-negative'} number")
+
+
+@dataclass
+class ClipConfig:
+    """Which open_clip model provides both encoders, and where its weights come from."""
+
+    model: str = "ViT-B-16-quickgelu"  # any name in open_clip.list_models()
+    pretrained: Optional[str] = "openai"  # an open_clip tag, a weights file, or None (random init)
+    cache_dir: Optional[str] = None  # open_clip / Hugging Face download cache
+
+
+@dataclass
+class PromptConfig:
+    """Deep prompt tuning (VPT-deep), used in encoder mode ``dpt``."""
+
+    tokens: int = 10  # published: 10 on VOC, 100 on COCO-Stuff and Context
+    layers: Tuple[int, int] = (1, 12)  # 1-indexed, inclusive range of prompted layers
+    dropout: float = 0.1  # after the shared prompt projection
+
+    def __post_init__(self) -> None:
+        if self.tokens < 1:
+            raise ConfigError(f"model.encoder.prompt.tokens={self.tokens}: expected at least 1 prompt token")
+        first, last = self.layers
+        if not 1 <= first <= last:
+            raise ConfigError(f"model.encoder.prompt.layers={list(self.layers)}: expected [first, last] "
+                              "with 1 <= first <= last (1-indexed, inclusive)")
+
+
+@dataclass
+class EncoderConfig:
+    """The CLIP image encoder and the published encoder's quirks (reference.md section 1)."""
+
+    mode: str = "dpt"  # fix: frozen; ft: fine-tuned; dpt: frozen + deep prompts
+    image_size: int = 512  # training crop; positional grid is resized bilinearly to image_size/patch
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    double_class_embedding: bool = True  # class token enters as 2*class_embedding + pos[0]
+    drop_path: float = 0.1  # stochastic depth, linear from 0 to this over the blocks
+    prompt_norm: bool = True  # extra trainable LayerNorm (eps 1e-6) before ln_post, dpt mode only
+
+    def __post_init__(self) -> None:
+        _one_of("model.encoder.mode", self.mode, ENCODER_MODES)
+        _positive("model.encoder.image_size", self.image_size)
+        if not 0.0 <= self.drop_path < 1.0:
+            raise ConfigError(f"model.encoder.drop_path={self.drop_path}: expected a rate in [0, 1)")
+
+
+@dataclass
+class TextConfig:
+    """Class-name embeddings from the frozen CLIP text encoder."""
+
+    templates: str = "single"  # single: "a photo of a {}."; multiple: the 15-template ensemble
+    cache_dir: Optional[str] = None  # default: $ZEGCLIP_CACHE/text or ~/.cache/zegclip/text
+
+    def __post_init__(self) -> None:
+        _one_of("model.text.templates", self.templates, TEMPLATE_SETS)
+
+
+@dataclass
+class DecoderConfig:
+    """The text-query decoder. Its width is CLIP's embedding width (no input projection)."""
+
+    layers: int = 3
+    heads: int = 8
+    ffn_ratio: int = 4  # FFN width = ffn_ratio * width (published 2048 for width 512)
+    dropout: float = 0.1  # attention, residual and FFN dropout
+    query: str = "cat_tmulg_t"  # relationship descriptor, see zegclip.model.query.QUERY_FORMATS
+    deep_supervision: bool = False  # published: only the last layer's masks are supervised
+
+    def __post_init__(self) -> None:
+        from zegclip.model.query import QUERY_FORMATS  # the formats live next to their code
+
+        _one_of("model.decoder.query", self.query, QUERY_FORMATS)
+        _positive("model.decoder.layers", self.layers)
+        _positive("model.decoder.heads", self.heads)
+        _positive("model.decoder.ffn_ratio", self.ffn_ratio)
+
+
+@dataclass
+class LossConfig:
+    """plus: sigmoid focal + dice (NEL); plain: binary cross-entropy (NEL); ce: softmax CE."""
+
+    kind: str = "plus"
+    focal_weight: float = 100.0  # the authors' answer in issue #7: 100 for the reported numbers
+    dice_weight: float = 1.0
+    bce_weight: float = 1.0
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+
+    def __post_init__(self) -> None:
+        _one_of("model.loss.kind", self.kind, LOSS_KINDS)
+        for name in ("focal_weight", "dice_weight", "bce_weight", "focal_gamma"):
+            _positive(f"model.loss.{name}", getattr(self, name), strict=False)
+        if not 0.0 <= self.focal_alpha <= 1.0:
+            raise ConfigError(f"model.loss.focal_alpha={self.focal_alpha}: expected a value in [0, 1]")
+
+    @property
+    def sigmoid(self) -> bool:
+        """Non-mutually-exclusive (sigmoid) scores, as opposed to a softmax over classes."""
+        return self.kind != "ce"
+
+
+@dataclass
+class InferenceConfig:
+    seen_bias: float = 0.1  # subtracted from seen-class scores in inductive evaluation
+    crop: int = 512  # slide-inference window
+    stride: int = 426
+
+    def __post_init__(self) -> None:
+        _positive("model.inference.crop", self.crop)
+        _positive("model.inference.stride", self.stride)
+
+
+@dataclass
+class ModelConfig:
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+
+
+# ----------------------------------------------------------------------------- dict <-> dataclass
+
+T = TypeVar("T")
+
+
+def _convert(tp: Any, value: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {type(value).__name__}")
+        return from_dict(tp, value, path)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, path)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ConfigError(f"{path}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(_convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool):
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {tp} at {path}")
+
+
+def from_dict(cls: type[T], data: dict, path: str = "") -> T:
+    """Build dataclass ``cls`` from ``data``; unknown keys and wrong types are errors."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        where = path or cls.__name__
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in {where}; allowed: {', '.join(sorted(names))}")
+    kwargs = {k: _convert(hints[k], v, f"{path}.{k}" if path else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict:
+    """A JSON-ready dict of a config dataclass (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def merge(base: dict, override: dict) -> dict:
+    """Recursively merge ``override`` into a copy of ``base``."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_overrides(items: typing.Iterable[str]) -> dict:
+    """Turn ``["model.encoder.mode=ft", "model.encoder.prompt.layers=[1,6]"]`` into a nested dict.
+
+    Values are parsed as JSON where they can be (numbers, booleans, null, lists) and are
+    strings otherwise.
+    """
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def config_hash(cfg: Any) -> str:
+    """A short stable digest of a resolved configuration."""
+    blob = json.dumps(to_dict(cfg), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def load_preset(name: str) -> dict:
+    """The published per-dataset settings, as a partial config dict (``zegclip/presets``)."""
+    path = PRESET_DIR / f"{name}.json"
+    if not path.is_file():
+        known = sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+        raise ConfigError(f"unknown preset {name!r}; expected one of {', '.join(known)}")
+    return json.loads(path.read_text())

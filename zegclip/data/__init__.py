@@ -1,0 +1,1 @@
+"""Datasets: the class catalog of the three benchmarks (and, later, their loaders)."""

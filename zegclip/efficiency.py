@@ -1,0 +1,155 @@
+"""Table 3 on any device: learnable parameters, FLOPs of one forward, throughput.
+
+FLOPs follow the paper's convention (fvcore: one multiply-add = one flop) for the image
+encoder and decoder of one 512x512 forward with precomputed text embeddings. fvcore
+misses attention with modern PyTorch: ``nn.MultiheadAttention``'s eval fast path traces
+as one opaque op and ``scaled_dot_product_attention`` has no handle. We disable the fast
+path while counting, register a handle for the attention op, and refuse to report a
+count while any attention op is left uncounted.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import torch
+from torch import Tensor, nn
+
+from zegclip.config import ModelConfig
+
+ATTENTION_OPS = ("aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
+                 "aten::_scaled_dot_product_flash_attention", "aten::_scaled_dot_product_efficient_attention",
+                 "aten::_scaled_dot_product_flash_attention_for_cpu")
+
+
+def _shape(value: Any) -> List[int]:
+    return list(value.type().sizes())
+
+
+def sdpa_flop_handle(inputs: List[Any], outputs: List[Any]) -> int:
+    """q (..., L, E), k (..., S, E), v (..., S, Ev): QK^T and attn@V multiply-adds."""
+    q, k, v = (_shape(x) for x in inputs[:3])
+    batch = 1
+    for d in q[:-2]:
+        batch *= d
+    L, E, S, Ev = q[-2], q[-1], k[-2], v[-1]
+    return batch * L * S * (E + Ev)
+
+
+@contextlib.contextmanager
+def _mha_fastpath(enabled: bool):
+    previous = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(enabled)
+    try:
+        yield
+    finally:
+        torch.backends.mha.set_fastpath_enabled(previous)
+
+
+@dataclass
+class FlopCount:
+    total: float  # flops (multiply-adds)
+    by_operator: Dict[str, float]
+    unsupported: Dict[str, int]
+
+
+def count_flops(model: nn.Module, images: Tensor, text: Tensor) -> FlopCount:
+    """fvcore count of ``model(images, text)``, attention included; fails if attention is missed."""
+    from fvcore.nn import FlopCountAnalysis
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), _mha_fastpath(False):
+            analysis = FlopCountAnalysis(model, (images, text))
+            analysis.set_op_handle(**{op: sdpa_flop_handle for op in ATTENTION_OPS})
+            analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            total = float(analysis.total())
+            unsupported = dict(analysis.unsupported_ops())
+            by_operator = {k: float(v) for k, v in analysis.by_operator().items()}
+    finally:
+        model.train(was_training)
+    missed = [op for op in unsupported if "attention" in op]
+    if missed:
+        raise RuntimeError(f"fvcore left attention ops uncounted: {missed}; the FLOP count would be too low")
+    return FlopCount(total, by_operator, unsupported)
+
+
+def parameters_with_gradients(model: nn.Module, text: Tensor, image_size: int) -> int:
+    """Parameters that receive a gradient from a training-mode forward and backward.
+
+    Runs at a small ``image_size`` (same parameters, far less compute than 512x512).
+    """
+    model.train()
+    model.zero_grad(set_to_none=True)
+    images = torch.randn(1, 3, image_size, image_size)
+    model(images, text)["masks"].float().square().mean().backward()
+    n = sum(p.numel() for p in model.parameters() if p.grad is not None and p.grad.abs().sum() > 0)
+    model.zero_grad(set_to_none=True)
+    return n
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def throughput(model: nn.Module, text: Tensor, image_size: int, batch: int, iters: int, warmup: int,
+               precision: str, device: torch.device) -> float:
+    """Inference images/s of ``model(images, text)`` at a batch size and precision."""
+    model.eval()
+    images = torch.randn(batch, 3, image_size, image_size, device=device)
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16"
+                else contextlib.nullcontext())
+    with autocast:
+        for _ in range(warmup):
+            model(images, text)
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(iters):
+            model(images, text)
+        _sync(device)
+    return batch * iters / (time.perf_counter() - start)
+
+
+def efficiency_report(cfg: ModelConfig, num_classes: int, *, batch: int = 1, iters: int = 2, warmup: int = 1,
+                      precision: str = "fp32", device: Optional[str] = None,
+                      grad_image_size: int = 64) -> Dict[str, Any]:
+    """Everything Table 3 reports, for a model built from ``cfg`` with random weights."""
+    from zegclip.model import ZegCLIP
+
+    torch.manual_seed(0)
+    model = ZegCLIP(cfg)
+    E = model.clip.visual.output_dim
+    text = nn.functional.normalize(torch.randn(num_classes, E), dim=-1)
+    size = cfg.encoder.image_size
+
+    trainable = sum(p.numel() for p in model.trainable_parameters())
+    with_grads = parameters_with_gradients(model, text, grad_image_size)
+    flops = count_flops(model, torch.randn(1, 3, size, size), text)
+    attention = sum(v for k, v in flops.by_operator.items() if "attention" in k)
+
+    report: Dict[str, Any] = {
+        "model": cfg.clip.model, "image_size": size, "num_classes": num_classes,
+        "prompt_tokens": cfg.encoder.prompt.tokens if cfg.encoder.mode == "dpt" else 0,
+        "encoder_mode": cfg.encoder.mode,
+        "params_M": {
+            "published_convention": model.published_param_count() / 1e6,
+            "trainable": trainable / 1e6,
+            "receiving_gradients": with_grads / 1e6,
+        },
+        "gflops": {"total": flops.total / 1e9, "attention_products": attention / 1e9,
+                   "without_attention_products": (flops.total - attention) / 1e9},
+        "fvcore_unsupported_ops": flops.unsupported,
+    }
+    if iters > 0:
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        model.to(dev)
+        fps = throughput(model, text.to(dev), size, batch, iters, warmup, precision, dev)
+        report["throughput"] = {"images_per_s": fps, "batch": batch, "precision": precision,
+                                "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+                                "iters": iters, "warmup": warmup}
+    return report
