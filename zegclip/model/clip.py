@@ -24,8 +24,13 @@ from zegclip.io import atomic_path
 CLIP_CONFIG_DIR = Path(__file__).resolve().parent.parent / "clip_configs"
 open_clip.add_model_config(CLIP_CONFIG_DIR)
 
-# Keys the OpenAI TorchScript archive holds that are not parameters of open_clip's CLIP.
-_OPENAI_EXTRA_KEYS = ("input_resolution", "context_length", "vocab_size")
+# Keys a TorchScript archive may hold that are not weights of open_clip's CLIP: the OpenAI
+# release's scalar attributes, and causal masks (derived, and never persistent in open_clip).
+_NON_WEIGHT_KEYS = ("input_resolution", "context_length", "vocab_size")
+
+
+def _is_weight(key: str) -> bool:
+    return key not in _NON_WEIGHT_KEYS and not key.endswith("attn_mask")
 
 
 class WeightsError(RuntimeError):
@@ -91,7 +96,7 @@ def convert_openai_archive(src: Path, dst: Path) -> int:
     except RuntimeError as err:
         raise WeightsError(f"could not read TorchScript archive {src}: {err}") from err
     state = {k: v.detach().clone().contiguous() for k, v in archive.state_dict().items()
-             if k not in _OPENAI_EXTRA_KEYS}
+             if _is_weight(k)}
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dst) as tmp:
         save_file(state, str(tmp))

@@ -1,0 +1,41 @@
+"""The efficiency command at tiny size: attention is counted, params follow both conventions."""
+import json
+
+import torch
+import torch.nn.functional as F
+
+from conftest import TINY_CLIP, tiny_config
+from zegclip.cli import main
+from zegclip.efficiency import count_flops
+from zegclip.model import ZegCLIP
+
+
+def test_fvcore_counts_attention_products_of_every_encoder_layer():
+    P, C = 3, 5
+    model = ZegCLIP(tiny_config(encoder={"prompt": {"tokens": P}}))
+    text = F.normalize(torch.randn(C, 32), dim=-1)
+    flops = count_flops(model, torch.randn(1, 3, 64, 64), text)
+    assert not [op for op in flops.unsupported if "attention" in op]
+    N, D = 1 + P + 16, 32
+    sdpa = sum(v for k, v in flops.by_operator.items() if "attention" in k)
+    assert sdpa == 12 * 2 * N * N * D
+    # Stays right with PyTorch's default fast path switched on outside the count.
+    assert torch.backends.mha.get_fastpath_enabled()
+
+
+def test_efficiency_command_reports_every_figure(capsys):
+    code = main(["efficiency", "--dataset", "voc", "--json", "--iters", "1", "--warmup", "0",
+                 "--set", f"model.clip.model={TINY_CLIP}", "--set", "model.encoder.image_size=64"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    params = report["params_M"]
+    assert params["published_convention"] > params["trainable"] >= params["receiving_gradients"] > 0
+    assert report["num_classes"] == 20 and report["prompt_tokens"] == 10
+    assert report["gflops"]["total"] > report["gflops"]["attention_products"] > 0
+    assert report["throughput"]["images_per_s"] > 0
+
+
+def test_efficiency_command_rejects_a_bad_option(capsys):
+    code = main(["efficiency", "--dataset", "voc", "--iters", "0", "--set", "model.decoder.query=t_dot_g"])
+    assert code == 2
+    assert "model.decoder.query='t_dot_g' is not allowed" in capsys.readouterr().err
