@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from zegclip.config import ConfigError, ModelConfig, from_dict, load_preset, merge, parse_overrides
+from zegclip.config import (ConfigError, ModelConfig, RunConfig, from_dict, load_preset, merge,
+                            parse_overrides)
 
 
 def model_config(dataset: str, overrides: List[str]) -> ModelConfig:
@@ -17,6 +18,20 @@ def model_config(dataset: str, overrides: List[str]) -> ModelConfig:
     if unknown:
         raise ConfigError(f"--set: unknown top-level key(s) {', '.join(sorted(unknown))}; expected model.*")
     return from_dict(ModelConfig, data, "model")
+
+
+def run_config(config_file: Optional[str], preset: Optional[str], overrides: List[str]) -> RunConfig:
+    """Dataclass defaults <- a dataset preset <- a JSON config file <- ``--set`` overrides."""
+    data: dict = load_preset(preset) if preset else {}
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"--config {path} does not exist")
+        try:
+            data = merge(data, json.loads(path.read_text()))
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"--config {path} is not valid JSON: {err}") from err
+    return from_dict(RunConfig, merge(data, parse_overrides(overrides)))
 
 
 def _add_set(p: argparse.ArgumentParser) -> None:
@@ -54,6 +69,35 @@ def cmd_efficiency(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from zegclip.engine.train import train
+
+    cfg = run_config(args.config, args.preset, args.overrides)
+    result = train(cfg, Path(args.out), evaluate_after=not args.no_eval)
+    if result:
+        m = result["metrics"]
+        print(f"{args.out}: pAcc {m['pAcc']:.1f}  mIoU(S) {m['mIoU_S']:.1f}  mIoU(U) {m['mIoU_U']:.1f}  "
+              f"hIoU {m['hIoU']:.1f}  -> {Path(args.out) / 'results.json'}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from zegclip.engine.evaluate import evaluate_checkpoint
+
+    result = evaluate_checkpoint(Path(args.checkpoint), Path(args.output), args.dataset, args.data_root, args.split)
+    m = result["metrics"]
+    print(" ".join(f"{k} {v:.2f}" for k, v in m.items() if isinstance(v, float)) + f" -> {args.output}")
+    return 0
+
+
+def cmd_prepare_coco(args: argparse.Namespace) -> int:
+    from zegclip.data.prepare import convert_coco_stuff
+
+    n = convert_coco_stuff(Path(args.root))
+    print(f"wrote {n} *_labelTrainIds.png label maps under {args.root}/annotations")
+    return 0
+
+
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
     from zegclip.model.clip import convert_openai_archive
 
@@ -84,6 +128,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(p)
     p.set_defaults(func=cmd_efficiency)
 
+    t = sub.add_parser(
+        "train", help="train one run (any setting of Table 2), then evaluate it",
+        description="Train ZegCLIP in RUN_DIR: config.json (fully resolved), train.log, checkpoints/, final.pt "
+                    "and results.json. Restarting the same command resumes from the last checkpoint.")
+    t.add_argument("--config", help="a JSON file with any part of the config tree (model, data, train)")
+    t.add_argument("--preset", choices=("voc", "coco", "context"),
+                   help="start from a dataset's published settings (prompt tokens, templates, iterations)")
+    t.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
+    t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    _add_set(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser(
+        "evaluate", help="evaluate a checkpoint, on its dataset or another (cross-dataset)",
+        description="Slide-inference evaluation of a checkpoint; writes one results JSON (metrics, per-class IoU, "
+                    "the resolved config and its hash, seed, commit, versions, device, wall time).")
+    e.add_argument("--checkpoint", required=True, help="a final.pt or iter_N.pt of a run")
+    e.add_argument("--output", required=True, help="the results JSON to write (atomically)")
+    e.add_argument("--dataset", choices=("voc", "coco", "context", "context59"),
+                   help="evaluate on another dataset's classes (default: the run's dataset)")
+    e.add_argument("--data-root", help="that dataset's folder (default: the run's data.root)")
+    e.add_argument("--split", help="the split to evaluate (default: the run's data.eval_split)")
+    e.set_defaults(func=cmd_evaluate)
+
     prep = sub.add_parser("prepare", help="one-time conversions of weights and datasets",
                           description="One-time conversions of downloaded files into what zegclip loads.")
     prep_sub = prep.add_subparsers(dest="what", required=True, metavar="WHAT")
@@ -94,16 +162,25 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("source", help="the OpenAI .pt archive")
     w.add_argument("output", help="the .safetensors file to write (written atomically)")
     w.set_defaults(func=cmd_prepare_weights)
+    c = prep_sub.add_parser(
+        "coco-stuff", help="official stuff-thing maps -> *_labelTrainIds.png (171 train ids)",
+        description="Convert the official COCO-Stuff 164K stuff-thing maps (raw values 0-181, 255) under "
+                    "ROOT/annotations/{train2017,val2017}/ into *_labelTrainIds.png beside them.")
+    c.add_argument("root", help="the coco_stuff164k folder")
+    c.set_defaults(func=cmd_prepare_coco)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from zegclip.data.datasets import DataError
+    from zegclip.engine.checkpoint import CheckpointError
+    from zegclip.engine.train import TrainingError
     from zegclip.model.clip import WeightsError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, WeightsError) as err:
+    except (ConfigError, WeightsError, DataError, CheckpointError, TrainingError) as err:
         print(f"zegclip {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -147,6 +147,75 @@ class InferenceConfig:
 
 
 @dataclass
+class AugmentConfig:
+    """Train-time augmentation and test-time resize (published recipe, reference.md section 3)."""
+
+    crop: int = 512
+    scale: Tuple[int, int] = (2048, 512)  # keep-ratio rescale target, times a random ratio
+    ratio_range: Tuple[float, float] = (0.5, 2.0)
+    cat_max_ratio: float = 0.75  # re-draw a crop (up to 10 times) while one class covers this much
+    flip_prob: float = 0.5
+    photometric: bool = True
+    mean: Tuple[float, float, float] = (123.675, 116.28, 103.53)  # ImageNet, on 0..255 RGB
+    std: Tuple[float, float, float] = (58.395, 57.12, 57.375)
+    test_scale: Tuple[int, int] = (2048, 512)  # short side 512 at test time
+
+    def __post_init__(self) -> None:
+        _positive("data.augment.crop", self.crop)
+        lo, hi = self.ratio_range
+        if not 0 < lo <= hi:
+            raise ConfigError(f"data.augment.ratio_range={list(self.ratio_range)}: expected 0 < low <= high")
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "voc"  # voc, coco, context, context59
+    root: Optional[str] = None  # the dataset's folder (see the README); required
+    train_split: str = "train"
+    eval_split: str = "val"
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    workers: int = 2  # data-loading processes (0: in the main process)
+
+    def __post_init__(self) -> None:
+        from zegclip.data.catalog import DATASETS
+
+        _one_of("data.dataset", self.dataset, DATASETS)
+        _positive("data.workers", self.workers, strict=False)
+
+
+SETTINGS = ("inductive", "st", "st_dagger", "fully_supervised")
+
+
+@dataclass
+class TrainConfig:
+    """The published optimisation recipe (reference.md section 3); every number lives here."""
+
+    setting: str = "inductive"  # inductive, st, st_dagger (self-training), fully_supervised
+    iters: int = 20000  # VOC 20K; COCO-Stuff 80K; Context 40K; self-training half of those
+    batch: int = 16  # global batch, split over processes under torchrun
+    lr: float = 2e-5
+    weight_decay: float = 0.01
+    encoder_lr_mult: float = 10.0  # prompts (dpt) or the whole image encoder (ft)
+    decoder_lr_mult: float = 10.0  # query projection and decoder
+    norm_decay: bool = False  # weight decay on LayerNorm parameters
+    warmup_iters: int = 1500
+    warmup_ratio: float = 1e-6
+    poly_power: float = 0.9
+    min_lr: float = 1e-6
+    init_from: Optional[str] = None  # a checkpoint whose weights start this run (self-training)
+    checkpoint_every: int = 2000
+    seed: int = 0
+    precision: str = "auto"  # auto: bf16 autocast on GPU, fp32 on CPU; or fp32, bf16
+
+    def __post_init__(self) -> None:
+        _one_of("train.setting", self.setting, SETTINGS)
+        _one_of("train.precision", self.precision, ("auto", "fp32", "bf16"))
+        for name in ("iters", "batch", "checkpoint_every"):
+            _positive(f"train.{name}", getattr(self, name))
+        _positive("train.warmup_iters", self.warmup_iters, strict=False)
+
+
+@dataclass
 class ModelConfig:
     clip: ClipConfig = field(default_factory=ClipConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -256,3 +325,12 @@ def load_preset(name: str) -> dict:
         known = sorted(p.stem for p in PRESET_DIR.glob("*.json"))
         raise ConfigError(f"unknown preset {name!r}; expected one of {', '.join(known)}")
     return json.loads(path.read_text())
+
+
+@dataclass
+class RunConfig:
+    """Everything a training run needs; its run directory holds this, resolved, as config.json."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

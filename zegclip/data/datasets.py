@@ -115,7 +115,7 @@ def read_image(path: Path) -> np.ndarray:
     """(H, W, 3) uint8 RGB."""
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+            return np.array(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise DataError(f"cannot read image {path}: {err}") from err
 

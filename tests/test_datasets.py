@@ -1,0 +1,120 @@
+"""The three benchmarks' loaders on fixture trees in the real layouts, and every bad-data case."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from fixture_data import make_coco_stuff, make_context, make_voc
+from zegclip.cli import main
+from zegclip.data.catalog import COCO_STUFF_CLASSES, CONTEXT60_CLASSES, VOC_CLASSES, dataset_info
+from zegclip.data.datasets import DataError, SegmentationDataset
+from zegclip.data.prepare import coco_stuff_lut
+
+
+def test_class_names_and_splits_match_the_published_ones():
+    voc, coco, ctx = dataset_info("voc"), dataset_info("coco"), dataset_info("context")
+    assert (len(VOC_CLASSES), len(COCO_STUFF_CLASSES), len(CONTEXT60_CLASSES)) == (20, 171, 60)
+    assert [voc.classes[i] for i in voc.unseen] == ["pottedplant", "sheep", "sofa", "train", "tvmonitor"]
+    assert len(voc.seen) == 15
+    assert [coco.classes[i] for i in coco.unseen] == [
+        "cow", "giraffe", "suitcase", "frisbee", "skateboard", "carrot", "scissors", "cardboard", "clouds",
+        "grass", "playingfield", "river", "road", "tree", "wall-concrete"]
+    assert len(coco.seen) == 156
+    assert [ctx.classes[i] for i in ctx.unseen] == [
+        "aeroplane", "bird", "boat", "cat", "cow", "fence", "keyboard", "motorbike", "sofa", "tvmonitor"]
+    assert len(ctx.seen) == 50 and 0 in ctx.seen and ctx.classes[0] == "background"
+    c59 = dataset_info("context59")
+    assert [c59.classes[i] for i in c59.unseen] == [ctx.classes[i] for i in ctx.unseen]
+
+
+def test_voc_trains_on_train_plus_aug_and_drops_background(tmp_path):
+    root = make_voc(tmp_path)
+    train, val = SegmentationDataset("voc", root, "train"), SegmentationDataset("voc", root, "val")
+    assert (len(train), len(val)) == (8, 3)
+    assert {s.label.parent.name for s in train.samples} == {"SegmentationClass", "SegmentationClassAug"}
+    image, label = val.load(0)
+    raw = np.asarray(Image.open(val.samples[0].label))
+    assert image.shape == (72, 96, 3) and label.shape == (72, 96)
+    assert (label[raw == 0] == 255).all() and (label[raw == 255] == 255).all()
+    fg = (raw > 0) & (raw < 255)
+    assert (label[fg] == raw[fg] - 1).all()
+
+
+def test_coco_stuff_and_context_load_train_ids(tmp_path):
+    coco = SegmentationDataset("coco", make_coco_stuff(tmp_path), "val")
+    _, label = coco.load(0)
+    assert len(coco) == 3 and set(np.unique(label)) <= set(range(171)) | {255}
+    ctx_root = make_context(tmp_path)
+    ctx = SegmentationDataset("context", ctx_root, "train")
+    _, label = ctx.load(0)
+    assert 0 in label and label.max() <= 59  # background is class 0 and is kept
+    _, label59 = SegmentationDataset("context59", ctx_root, "train").load(0)
+    assert (label59[label == 0] == 255).all() and (label59[label > 0] == label[label > 0] - 1).all()
+
+
+def test_prepare_coco_stuff_maps_raw_values_to_train_ids(tmp_path, capsys):
+    root = make_coco_stuff(tmp_path, raw=True)
+    assert main(["prepare", "coco-stuff", str(root)]) == 0
+    lut = coco_stuff_lut()
+    assert (lut[0], lut[10], lut[12], lut[24], lut[26], lut[66], lut[69], lut[91], lut[181], lut[255]) == \
+        (0, 10, 11, 23, 24, 60, 61, 80, 170, 255)
+    raw_path = sorted((root / "annotations" / "val2017").glob("*[0-9].png"))[0]
+    raw = np.asarray(Image.open(raw_path))
+    converted = np.asarray(Image.open(raw_path.with_name(raw_path.stem + "_labelTrainIds.png")))
+    assert (converted == lut[raw]).all()
+    assert len(SegmentationDataset("coco", root, "train")) == 4
+
+
+def test_prepare_coco_stuff_rejects_an_unused_raw_value(tmp_path, capsys):
+    root = make_coco_stuff(tmp_path, raw=True)
+    bad = sorted((root / "annotations" / "train2017").glob("*.png"))[0]
+    Image.fromarray(np.full((8, 8), 11, dtype=np.uint8)).save(bad)
+    assert main(["prepare", "coco-stuff", str(root)]) == 2
+    assert f"label {bad}: raw value 11 is not a COCO-Stuff class" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- bad data: one clear message each
+
+def test_missing_root(tmp_path):
+    with pytest.raises(DataError, match=r"data root .*nowhere does not exist; expected VOCdevkit/VOC2012"):
+        SegmentationDataset("voc", tmp_path / "nowhere", "train")
+
+
+def test_missing_split_file(tmp_path):
+    root = make_voc(tmp_path)
+    (root / "ImageSets" / "Segmentation" / "aug.txt").unlink()
+    with pytest.raises(DataError, match=r"split file .*aug.txt does not exist"):
+        SegmentationDataset("voc", root, "train")
+
+
+def test_id_without_image(tmp_path):
+    root = make_voc(tmp_path)
+    with open(root / "ImageSets" / "Segmentation" / "val.txt", "a") as f:
+        f.write("2009_ghost\n")
+    with pytest.raises(DataError, match=r"val.txt: id '2009_ghost' has no image .*2009_ghost.jpg"):
+        SegmentationDataset("voc", root, "val")
+
+
+def test_unreadable_image(tmp_path):
+    root = make_voc(tmp_path)
+    ds = SegmentationDataset("voc", root, "val")
+    ds.samples[0].image.write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(DataError, match=rf"cannot read image {ds.samples[0].image}"):
+        ds.load(0)
+
+
+def test_image_label_size_mismatch(tmp_path):
+    root = make_voc(tmp_path)
+    ds = SegmentationDataset("voc", root, "val")
+    Image.fromarray(np.zeros((10, 12), dtype=np.uint8)).save(ds.samples[1].label)
+    with pytest.raises(DataError, match=r"image .* is 96x72 but its label .* is 12x10"):
+        ds.load(1)
+
+
+def test_label_value_out_of_range(tmp_path):
+    root = make_context(tmp_path)
+    ds = SegmentationDataset("context", root, "val")
+    arr = np.zeros((64, 64), dtype=np.uint8)
+    arr[5, 5] = 77
+    Image.fromarray(arr).save(ds.samples[2].label)
+    with pytest.raises(DataError, match=r"value 77 is outside the class range 0..59 and not 255"):
+        ds.load(2)

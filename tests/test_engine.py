@@ -1,0 +1,143 @@
+"""Tiny end-to-end training runs on fixture data: every setting, resume, failures."""
+import json
+import math
+
+import pytest
+import torch
+
+from conftest import TINY_CLIP
+from fixture_data import make_voc
+from zegclip.cli import main
+from zegclip.config import RunConfig, from_dict
+from zegclip.engine.checkpoint import CheckpointError, load_checkpoint
+from zegclip.engine.train import TrainingError, train
+
+RESULT_FIELDS = {"metrics", "per_class_IoU", "config", "config_hash", "seed", "git_commit", "versions",
+                 "device", "wall_time_s", "evaluation", "checkpoint"}
+
+
+@pytest.fixture(scope="module")
+def voc_root(tmp_path_factory):
+    return make_voc(tmp_path_factory.mktemp("data"), n_train=6, n_aug=6, n_val=3)
+
+
+def tiny_run(root, **train) -> RunConfig:
+    return from_dict(RunConfig, {
+        "model": {"clip": {"model": TINY_CLIP, "pretrained": None},
+                  "encoder": {"image_size": 64, "prompt": {"tokens": 3}},
+                  "inference": {"crop": 64, "stride": 48}},
+        "data": {"dataset": "voc", "root": str(root), "workers": 0,
+                 "augment": {"crop": 64, "scale": [256, 64], "test_scale": [256, 64]}},
+        "train": {"iters": 30, "batch": 4, "lr": 5e-4, "warmup_iters": 3, "checkpoint_every": 10, **train},
+    })
+
+
+def _losses(run_dir):
+    return [json.loads(line)["loss"] for line in (run_dir / "train.log").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("setting", ["inductive", "fully_supervised"])
+def test_tiny_run_writes_results_and_the_loss_goes_down(voc_root, tmp_path, setting):
+    run = tmp_path / setting
+    result = train(tiny_run(voc_root, setting=setting, iters=40), run)
+    saved = json.loads((run / "results.json").read_text())
+    assert RESULT_FIELDS <= set(saved) and saved["metrics"] == json.loads(json.dumps(result["metrics"]))
+    assert set(saved["metrics"]) >= {"pAcc", "mAcc", "mIoU", "mIoU_S", "mIoU_U", "hIoU"}
+    assert len(saved["per_class_IoU"]) == 20 and saved["evaluation"]["calibrated"] == (setting == "inductive")
+    assert saved["config"]["train"]["setting"] == setting
+    assert json.loads((run / "config.json").read_text()) == saved["config"]
+    losses = _losses(run)
+    assert len(losses) == 40
+    assert sum(losses[-8:]) / 8 < 0.8 * sum(losses[:8]) / 8
+    state = torch.load(run / "final.pt", weights_only=True)
+    assert state["iteration"] == 40
+
+
+@pytest.mark.parametrize("setting", ["st", "st_dagger"])
+def test_self_training_starts_from_an_inductive_checkpoint(voc_root, tmp_path, setting):
+    inductive = tmp_path / "inductive"
+    train(tiny_run(voc_root, iters=20), inductive, evaluate_after=False)
+    run = tmp_path / setting
+    train(tiny_run(voc_root, setting=setting, iters=10, init_from=str(inductive / "final.pt")), run)
+    saved = json.loads((run / "results.json").read_text())
+    assert saved["evaluation"]["calibrated"] is False
+    assert all(math.isfinite(x) for x in _losses(run))
+    # the self-training run starts from the inductive weights, not from scratch
+    first = _losses(run)[0]
+    assert first < _losses(inductive)[0]
+
+
+def test_killed_run_resumes_to_the_same_result(voc_root, tmp_path, monkeypatch):
+    cfg = tiny_run(voc_root, iters=20)
+    straight = train(cfg, tmp_path / "straight")
+
+    from zegclip.model import ZegCLIP
+    real = ZegCLIP.loss
+    calls = []
+
+    def killed_at_13(self, out, labels):  # the process dies in iteration 13, after iter_10.pt
+        calls.append(1)
+        if len(calls) == 13:
+            raise KeyboardInterrupt
+        return real(self, out, labels)
+    monkeypatch.setattr(ZegCLIP, "loss", killed_at_13)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "resumed")
+    assert sorted(p.name for p in (tmp_path / "resumed" / "checkpoints").iterdir()) == ["iter_10.pt"]
+    assert len(_losses(tmp_path / "resumed")) == 12
+    assert not (tmp_path / "resumed" / "results.json").exists()
+    monkeypatch.setattr(ZegCLIP, "loss", real)
+    resumed = train(cfg, tmp_path / "resumed")
+    assert resumed["metrics"] == straight["metrics"]
+    assert _losses(tmp_path / "resumed") == _losses(tmp_path / "straight")
+
+
+def test_non_finite_loss_stops_naming_the_iteration_and_keeps_the_checkpoint(voc_root, tmp_path, monkeypatch):
+    from zegclip.model import ZegCLIP
+    real = ZegCLIP.loss
+    calls = []
+
+    def poisoned(self, out, labels):  # the 13th iteration's loss is NaN
+        calls.append(1)
+        terms = real(self, out, labels)
+        return {k: v * float("nan") for k, v in terms.items()} if len(calls) == 13 else terms
+    monkeypatch.setattr(ZegCLIP, "loss", poisoned)
+    with pytest.raises(TrainingError, match=r"iteration 13: the loss is nan.*last good checkpoint: .*iter_10.pt"):
+        train(tiny_run(voc_root, iters=20), tmp_path / "run")
+    assert (tmp_path / "run" / "checkpoints" / "iter_10.pt").is_file()
+    assert not (tmp_path / "run" / "final.pt").exists()
+
+
+def test_cli_train_then_cross_dataset_and_truncated_checkpoint(voc_root, tmp_path, capsys):
+    cfg_file = tmp_path / "cfg.json"
+    cfg = tiny_run(voc_root, iters=6)
+    from zegclip.config import to_dict
+    cfg_file.write_text(json.dumps(to_dict(cfg)))
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(cfg_file), "--out", str(run), "--no-eval"]) == 0
+    assert not (run / "results.json").exists()
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--checkpoint", str(run / "final.pt"), "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["evaluation"]["dataset"] == "voc"
+
+    from fixture_data import make_context
+    ctx = make_context(tmp_path / "ctx")
+    cross = tmp_path / "cross.json"
+    assert main(["evaluate", "--checkpoint", str(run / "final.pt"), "--output", str(cross),
+                 "--dataset", "context", "--data-root", str(ctx)]) == 0
+    saved = json.loads(cross.read_text())
+    assert saved["evaluation"]["cross_dataset"] and len(saved["per_class_IoU"]) == 60
+    assert math.isnan(saved["metrics"]["hIoU"]) or saved["metrics"]["hIoU"] is None
+
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes((run / "final.pt").read_bytes()[:1000])
+    assert main(["evaluate", "--checkpoint", str(broken), "--output", str(tmp_path / "x.json")]) == 2
+    assert f"cannot read checkpoint {broken}" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "none.pt")
+
+
+def test_missing_data_root_is_a_clear_cli_error(tmp_path, capsys):
+    code = main(["train", "--preset", "voc", "--out", str(tmp_path / "r"), "--set", "model.clip.pretrained=null"])
+    assert code == 2 and "data.root is not set" in capsys.readouterr().err

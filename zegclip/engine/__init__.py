@@ -1,0 +1,1 @@
+"""Training and evaluation: the recipe, the settings of Table 2, checkpoints and results."""

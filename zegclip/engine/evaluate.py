@@ -1,0 +1,90 @@
+"""Evaluation: slide inference over a split, one confusion matrix, one results JSON."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from zegclip.config import RunConfig, config_hash, from_dict, to_dict
+from zegclip.data.catalog import dataset_info
+from zegclip.data.datasets import SegmentationDataset
+from zegclip.data.transforms import test_transform
+from zegclip.engine.checkpoint import load_checkpoint, load_weights
+from zegclip.engine.provenance import device_name, git_commit, package_versions
+from zegclip.engine.train import autocast_for, resolve_device
+from zegclip.io import write_json
+from zegclip.metrics import ConfusionMatrix, summarize
+from zegclip.model import ZegCLIP
+from zegclip.model.inference import predict_labels, slide_logits
+
+
+@torch.no_grad()
+def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, calibrate: bool,
+              device: torch.device) -> ConfusionMatrix:
+    """Slide inference at the test scale, logits upsampled to the label's size, argmax."""
+    info = dataset.info
+    text = model.encode_classes(info.classes).to(device)  # (C, E), every class in dataset order
+    seen = torch.ones(info.num_classes, dtype=torch.bool, device=device)
+    seen[list(info.unseen)] = False
+    inf = cfg.model.inference
+    cm = ConfusionMatrix(info.num_classes)
+    model.eval()
+    for i in tqdm(range(len(dataset)), desc=f"evaluate {dataset.name}/{dataset.split}", dynamic_ncols=True):
+        image, label = dataset.load(i)
+        img = test_transform(image, cfg.data.augment)[None].to(device)  # (1, 3, h, w)
+        with autocast_for(cfg.train.precision, device):
+            logits = slide_logits(lambda w: model(w, text)["masks"], img, inf.crop, inf.stride)
+        logits = F.interpolate(logits.float(), size=label.shape, mode="bilinear", align_corners=False)
+        pred = predict_labels(logits, cfg.model, seen if calibrate else None)[0]
+        cm.update(pred.cpu(), torch.from_numpy(label))
+    return cm
+
+
+def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path, device: torch.device,
+                 dataset: Optional[str] = None, root: Optional[str] = None,
+                 split: Optional[str] = None) -> Dict[str, object]:
+    """Evaluate on the run's own dataset or, for cross-dataset rows, on another one."""
+    start = time.time()
+    name = dataset or cfg.data.dataset
+    cross = name != cfg.data.dataset
+    ds = SegmentationDataset(name, root or cfg.data.root, split or cfg.data.eval_split)
+    # Inductive models get the seen-class calibration on their own dataset; across datasets
+    # every class counts as seen (reference.md section 4), so there is no split to calibrate.
+    calibrate = cfg.train.setting == "inductive" and not cross
+    cm = confusion(model, cfg, ds, calibrate, device)
+    unseen = () if cross else dataset_info(name).unseen
+    metrics = summarize(cm, ds.info.classes, unseen)
+    result = {
+        "metrics": {k: v for k, v in metrics.items() if not k.startswith("per_class")},
+        "per_class_IoU": metrics["per_class_IoU"],
+        "per_class_Acc": metrics["per_class_Acc"],
+        "evaluation": {"dataset": name, "split": ds.split, "root": str(ds.root), "images": len(ds),
+                       "cross_dataset": cross, "calibrated": calibrate,
+                       "unseen": [ds.info.classes[i] for i in unseen]},
+        "checkpoint": str(checkpoint),
+        "config": to_dict(cfg),
+        "config_hash": config_hash(cfg),
+        "seed": cfg.train.seed,
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "device": device_name(device),
+        "wall_time_s": round(time.time() - start, 3),
+        "confusion_matrix": cm.matrix.tolist(),
+    }
+    write_json(output, result)
+    return result
+
+
+def evaluate_checkpoint(checkpoint: Path, output: Path, dataset: Optional[str] = None,
+                        root: Optional[str] = None, split: Optional[str] = None) -> Dict[str, object]:
+    state = load_checkpoint(checkpoint)
+    cfg = from_dict(RunConfig, state["config"])
+    device = resolve_device()
+    torch.manual_seed(cfg.train.seed)
+    model = ZegCLIP(cfg.model)
+    load_weights(model, state, checkpoint)
+    return evaluate_run(model.to(device), cfg, checkpoint, output, device, dataset, root, split)
