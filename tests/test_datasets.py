@@ -118,3 +118,62 @@ def test_label_value_out_of_range(tmp_path):
     Image.fromarray(arr).save(ds.samples[2].label)
     with pytest.raises(DataError, match=r"value 77 is outside the class range 0..59 and not 255"):
         ds.load(2)
+
+
+def _encode_rle(mask):
+    """COCO's compressed RLE of a bool mask (column-major runs, starting with zeros)."""
+    flat = mask.T.flatten()
+    counts, current, run = [], False, 0
+    for v in flat:
+        if v != current:
+            counts.append(run)
+            current, run = v, 0
+        run += 1
+    counts.append(run)
+    chars = []
+    for i, x in enumerate(counts):
+        if i > 2:
+            x -= counts[i - 2]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = (x != -1) if c & 0x10 else (x != 0)
+            chars.append(chr((c | (0x20 if more else 0)) + 48))
+    return {"size": list(mask.shape), "counts": "".join(chars)}
+
+
+def test_prepare_context_from_the_detail_json(tmp_path, capsys):
+    import json
+    from zegclip.data.prepare import CONTEXT_IDS, decode_rle
+    rng = np.random.default_rng(0)
+    images, annos = [], []
+    for k, phase in enumerate(["train", "train", "val"]):
+        h, w = 40 + k, 50
+        images.append({"image_id": k, "file_name": f"2008_{k:06d}.jpg", "height": h, "width": w, "phase": phase})
+        for raw in (2, 259, 458):  # aeroplane, mountain, wood
+            m = np.zeros((h, w), dtype=bool)
+            y, x = rng.integers(0, h - 10), rng.integers(0, w - 10)
+            m[y:y + 10, x:x + 12] = True
+            assert (decode_rle(_encode_rle(m)) == m).all()
+            annos.append({"image_id": k, "category_id": raw, "segmentation": _encode_rle(m)})
+        Image.fromarray(np.zeros((h, w, 3), dtype=np.uint8)).save(tmp_path / f"2008_{k:06d}.jpg")
+    root = tmp_path / "VOCdevkit" / "VOC2010"
+    (root / "JPEGImages").mkdir(parents=True)
+    for p in tmp_path.glob("*.jpg"):
+        p.rename(root / "JPEGImages" / p.name)
+    js = tmp_path / "trainval_merged.json"
+    js.write_text(json.dumps({"images": images, "annos_segmentation": annos}))
+    assert main(["prepare", "context", str(js), str(root)]) == 0
+    ds = SegmentationDataset("context", root, "train")
+    assert len(ds) == 2 and len(SegmentationDataset("context", root, "val")) == 1
+    _, label = ds.load(0)
+    names = {CONTEXT60_CLASSES[v] for v in np.unique(label)}
+    assert names <= {"background", "aeroplane", "mountain", "wood"} and "background" in names
+    order = sorted(CONTEXT_IDS)  # ascending raw ids follow the alphabetical class names
+    assert [CONTEXT60_CLASSES[order.index(r)] for r in (2, 65, 115, 259, 458)] == ["aeroplane", "cat", "door", "mountain", "wood"]
+
+    annos[0]["category_id"] = 999
+    js.write_text(json.dumps({"images": images, "annos_segmentation": annos}))
+    assert main(["prepare", "context", str(js), str(root)]) == 2
+    assert "has category 999, not one of the 60 PASCAL Context classes" in capsys.readouterr().err

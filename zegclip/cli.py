@@ -98,6 +98,14 @@ def cmd_prepare_coco(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare_context(args: argparse.Namespace) -> int:
+    from zegclip.data.prepare import convert_context
+
+    counts = convert_context(Path(args.json), Path(args.root))
+    print(f"wrote {counts['train']} train and {counts['val']} val label maps under {args.root}")
+    return 0
+
+
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
     from zegclip.model.clip import convert_openai_archive
 
@@ -168,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "ROOT/annotations/{train2017,val2017}/ into *_labelTrainIds.png beside them.")
     c.add_argument("root", help="the coco_stuff164k folder")
     c.set_defaults(func=cmd_prepare_coco)
+    x = prep_sub.add_parser(
+        "context", help="PASCAL in Detail trainval_merged.json -> SegmentationClassContext (60 classes)",
+        description="Write ROOT/SegmentationClassContext/*.png (train ids 0-59, background 0) and "
+                    "ROOT/ImageSets/SegmentationContext/{train,val}.txt from the official trainval_merged.json. "
+                    "ROOT is VOCdevkit/VOC2010 (with JPEGImages/). Use data.dataset=context59 to ignore background.")
+    x.add_argument("json", help="trainval_merged.json")
+    x.add_argument("root", help="the VOCdevkit/VOC2010 folder")
+    x.set_defaults(func=cmd_prepare_context)
     return parser
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 from PIL import Image
@@ -53,3 +53,83 @@ def convert_coco_stuff(root: Path, progress: bool = True,
                 Image.fromarray(ids.astype(np.uint8)).save(tmp, format="PNG")
             n += 1
     return n
+
+
+# PASCAL Context: the 60 original Detail ids used (reference.md section 5). As in the
+# standard mmsegmentation converter, train ids follow these ids in ascending order, which
+# is the alphabetical order of the class names in zegclip.data.catalog.
+CONTEXT_IDS = (0, 2, 259, 260, 415, 324, 9, 258, 144, 18, 19, 22, 23, 397, 25, 284, 158, 159, 416, 33, 162, 420,
+               454, 295, 296, 427, 44, 45, 46, 308, 59, 440, 445, 31, 232, 65, 354, 424, 68, 326, 72, 458, 34,
+               207, 80, 355, 85, 347, 220, 349, 360, 98, 187, 104, 105, 366, 189, 368, 113, 115)
+
+
+def decode_rle_counts(counts: str) -> list[int]:
+    """COCO's compressed RLE string -> run lengths (LEB128-like, 5 bits a character)."""
+    out: list[int] = []
+    p = 0
+    while p < len(counts):
+        x, k, more = 0, 0, True
+        while more:
+            c = ord(counts[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(out) > 2:
+            x += out[-2]
+        out.append(x)
+    return out
+
+
+def decode_rle(rle: dict) -> np.ndarray:
+    """{'size': [h, w], 'counts': str | list} -> (h, w) bool mask (runs are column-major)."""
+    h, w = rle["size"]
+    counts = rle["counts"] if isinstance(rle["counts"], list) else decode_rle_counts(rle["counts"])
+    if sum(counts) != h * w:
+        raise DataError(f"RLE runs cover {sum(counts)} pixels, expected {h}x{w}")
+    values = np.arange(len(counts)) % 2 == 1
+    return np.repeat(values, counts).reshape(w, h).T
+
+
+def convert_context(json_path: Path, root: Path, progress: bool = True) -> Dict[str, int]:
+    """``trainval_merged.json`` -> ``SegmentationClassContext/*.png`` (0..59) and split lists."""
+    import json
+
+    if not json_path.is_file():
+        raise DataError(f"{json_path} does not exist; expected the PASCAL in Detail trainval_merged.json")
+    try:
+        detail = json.loads(json_path.read_text())
+        images = {img["image_id"]: img for img in detail["images"]}
+        annos = detail["annos_segmentation"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise DataError(f"{json_path} is not a PASCAL in Detail annotation file "
+                        f"(expected 'images' and 'annos_segmentation'): {err}") from err
+    by_image: Dict[int, list] = {}
+    for ann in annos:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    lut = np.full(max(CONTEXT_IDS) + 1, -1, dtype=np.int16)
+    for train_id, raw in enumerate(sorted(CONTEXT_IDS)):
+        lut[raw] = train_id
+    out_dir = root / "SegmentationClassContext"
+    splits: Dict[str, list] = {"train": [], "val": []}
+    for image_id, img in tqdm(sorted(images.items()), desc="pascal context", disable=not progress):
+        mask = np.zeros((img["height"], img["width"]), dtype=np.int64)
+        for ann in by_image.get(image_id, []):
+            mask[decode_rle(ann["segmentation"])] = ann["category_id"]
+        bad = (mask >= len(lut)) | (lut[np.minimum(mask, len(lut) - 1)] < 0)
+        if bad.any():
+            raise DataError(f"{json_path}: image {img['file_name']} has category {int(mask[bad][0])}, "
+                            f"not one of the 60 PASCAL Context classes")
+        stem = Path(img["file_name"]).stem
+        with atomic_path(out_dir / f"{stem}.png") as tmp:
+            Image.fromarray(lut[mask].astype(np.uint8)).save(tmp, format="PNG")
+        phase = img.get("phase")
+        if phase not in splits:
+            raise DataError(f"{json_path}: image {img['file_name']} has phase {phase!r}; expected train or val")
+        splits[phase].append(stem)
+    for phase, stems in splits.items():
+        with atomic_path(root / "ImageSets" / "SegmentationContext" / f"{phase}.txt") as tmp:
+            tmp.write_text("".join(s + "\n" for s in stems))
+    return {k: len(v) for k, v in splits.items()}

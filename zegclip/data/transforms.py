@@ -134,7 +134,7 @@ def train_transform(image: np.ndarray, label: np.ndarray, cfg: AugmentConfig,
     return F.pad(img, pad, value=0.0), F.pad(lbl, pad, value=IGNORE_INDEX), valid
 
 
-def test_transform(image: np.ndarray, cfg: AugmentConfig) -> Tensor:
+def eval_transform(image: np.ndarray, cfg: AugmentConfig) -> Tensor:
     """-> the normalised image (3, h, w) rescaled so that its short side is min(test_scale)."""
     img, _ = to_tensors(image, None)
     img, _ = resize(img, None, rescale_size(img.shape[1], img.shape[2], cfg.test_scale))

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from zegclip.config import RunConfig, config_hash, from_dict, to_dict
 from zegclip.data.catalog import dataset_info
 from zegclip.data.datasets import SegmentationDataset
-from zegclip.data.transforms import test_transform
+from zegclip.data.transforms import eval_transform
 from zegclip.engine.checkpoint import load_checkpoint, load_weights
 from zegclip.engine.provenance import device_name, git_commit, package_versions
 from zegclip.engine.train import autocast_for, resolve_device
@@ -35,7 +35,7 @@ def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, cali
     model.eval()
     for i in tqdm(range(len(dataset)), desc=f"evaluate {dataset.name}/{dataset.split}", dynamic_ncols=True):
         image, label = dataset.load(i)
-        img = test_transform(image, cfg.data.augment)[None].to(device)  # (1, 3, h, w)
+        img = eval_transform(image, cfg.data.augment)[None].to(device)  # (1, 3, h, w)
         with autocast_for(cfg.train.precision, device):
             logits = slide_logits(lambda w: model(w, text)["masks"], img, inf.crop, inf.stride)
         logits = F.interpolate(logits.float(), size=label.shape, mode="bilinear", align_corners=False)
