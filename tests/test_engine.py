@@ -141,3 +141,19 @@ def test_cli_train_then_cross_dataset_and_truncated_checkpoint(voc_root, tmp_pat
 def test_missing_data_root_is_a_clear_cli_error(tmp_path, capsys):
     code = main(["train", "--preset", "voc", "--out", str(tmp_path / "r"), "--set", "model.clip.pretrained=null"])
     assert code == 2 and "data.root is not set" in capsys.readouterr().err
+
+
+def test_torchrun_two_processes_share_the_global_batch(voc_root, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from zegclip.config import to_dict
+    cfg_file = tmp_path / "cfg.json"
+    cfg_file.write_text(json.dumps(to_dict(tiny_run(voc_root, iters=4))))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "zegclip.cli",
+                           "train", "--config", str(cfg_file), "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(_losses(tmp_path / "run")) == 4  # one log line per iteration, from rank 0 only
+    assert (tmp_path / "run" / "results.json").is_file()
