@@ -86,3 +86,14 @@ def dataset_info(name: str) -> DatasetInfo:
     if name not in DATASETS:
         raise KeyError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
     return DATASETS[name]
+
+
+def _register_mini_datasets() -> None:
+    """The embedded mini-world's three datasets (zegclip.miniworld.spec)."""
+    from zegclip.miniworld.spec import MINI_DATASETS
+
+    for name, mini in MINI_DATASETS.items():
+        DATASETS[name] = DatasetInfo(name, mini.classes, mini.unseen_ids)
+
+
+_register_mini_datasets()

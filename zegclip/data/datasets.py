@@ -7,7 +7,7 @@ that the sizes agree and that every label value is in range. Bad data raises
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
@@ -72,10 +72,8 @@ LAYOUTS = {
     ("context", "val"): Layout(CONTEXT_ROOT, "JPEGImages", ".jpg", ("SegmentationClassContext",), ".png",
                                ("ImageSets/SegmentationContext/val.txt",), 59, _identity),
 }
-LAYOUTS[("context59", "train")] = Layout(**{**LAYOUTS[("context", "train")].__dict__,
-                                            "to_train_ids": _shift_background})
-LAYOUTS[("context59", "val")] = Layout(**{**LAYOUTS[("context", "val")].__dict__,
-                                          "to_train_ids": _shift_background})
+for _split in ("train", "val"):
+    LAYOUTS[("context59", _split)] = replace(LAYOUTS[("context", _split)], to_train_ids=_shift_background)
 
 
 def _read_ids(path: Path) -> List[str]:
@@ -165,3 +163,17 @@ class SegmentationDataset:
             raise DataError(f"label {s.label}: value {int(raw[bad][0])} is outside the class range "
                             f"0..{self.layout.raw_max} and not {IGNORE_INDEX}")
         return image, self.layout.to_train_ids(raw)
+
+
+def _register_mini_layouts() -> None:
+    """The mini-world's datasets are written in the real layouts, with their own class counts."""
+    from zegclip.miniworld.spec import MINI_DATASETS
+
+    for name, mini in MINI_DATASETS.items():
+        for split in ("train", "val"):
+            real = LAYOUTS[(mini.layout, split)]
+            raw_max = len(mini.classes) if mini.layout == "voc" else len(mini.classes) - 1
+            LAYOUTS[(name, split)] = replace(real, raw_max=raw_max)
+
+
+_register_mini_layouts()

@@ -1,0 +1,1 @@
+"""The embedded mini-world: a procedural zero-shot segmentation benchmark and a tiny CLIP."""

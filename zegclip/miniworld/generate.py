@@ -1,0 +1,94 @@
+"""Writing the three mini datasets to disk in the real benchmarks' layouts, once per seed."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from zegclip.io import atomic_path, write_json
+from zegclip.miniworld.render import render_scene
+from zegclip.miniworld.spec import MINI_DATASETS, MiniDataset
+
+
+@dataclass(frozen=True)
+class WorldSize:
+    image_size: int = 32
+    train: int = 1500  # per dataset (mini-VOC: half in train.txt, half in aug.txt)
+    val: int = 400
+
+
+def dataset_root(world: Path, name: str) -> Path:
+    """Where a mini dataset's ``data.root`` is, inside a generated world."""
+    layout = MINI_DATASETS[name].layout
+    sub = {"voc": "VOCdevkit/VOC2012", "coco": "coco_stuff164k", "context": "VOCdevkit/VOC2010"}[layout]
+    return world / name / sub
+
+
+def _raw_label(ds: MiniDataset, label: np.ndarray) -> np.ndarray:
+    """Train ids -> the raw values of the real layout (VOC: background 0, class l as l+1)."""
+    if ds.layout != "voc":
+        return label
+    raw = label.astype(np.int16) + 1
+    raw[label == 255] = 0
+    return raw.astype(np.uint8)
+
+
+def _write(image: np.ndarray, label: np.ndarray, img_path: Path, lbl_path: Path) -> None:
+    img_path.parent.mkdir(parents=True, exist_ok=True)
+    lbl_path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(img_path, format="JPEG", quality=100, subsampling=0)
+    Image.fromarray(label).save(lbl_path, format="PNG")
+
+
+def write_dataset(world: Path, ds: MiniDataset, size: WorldSize, seed: int, index: int) -> None:
+    root = dataset_root(world, ds.name)
+    splits = {"train": size.train, "val": size.val}
+    for s, (split, n) in enumerate(splits.items()):
+        rng = np.random.default_rng([seed, index, s])
+        ids = []
+        for k in tqdm(range(n), desc=f"{ds.name} {split}", leave=False):
+            image, label = render_scene(ds, rng, size.image_size)
+            raw = _raw_label(ds, label)
+            if ds.layout == "voc":
+                name = f"{split}_{k:05d}"
+                sub = "SegmentationClassAug" if split == "train" and k % 2 else "SegmentationClass"
+                _write(image, raw, root / "JPEGImages" / f"{name}.jpg", root / sub / f"{name}.png")
+            elif ds.layout == "coco":
+                name = f"{k:012d}"
+                _write(image, raw, root / "images" / f"{split}2017" / f"{name}.jpg",
+                       root / "annotations" / f"{split}2017" / f"{name}_labelTrainIds.png")
+            else:
+                name = f"{split}_{k:05d}"
+                _write(image, raw, root / "JPEGImages" / f"{name}.jpg", root / "SegmentationClassContext" / f"{name}.png")
+            ids.append(name)
+        if ds.layout == "voc":
+            lists = ({"train": ids[0::2], "aug": ids[1::2]} if split == "train" else {"val": ids})
+            for list_name, members in lists.items():
+                with atomic_path(root / "ImageSets" / "Segmentation" / f"{list_name}.txt") as tmp:
+                    tmp.write_text("".join(m + "\n" for m in members))
+        elif ds.layout == "context":
+            with atomic_path(root / "ImageSets" / "SegmentationContext" / f"{split}.txt") as tmp:
+                tmp.write_text("".join(m + "\n" for m in ids))
+
+
+def generate_world(world: Path, seed: int = 0, size: WorldSize = WorldSize()) -> Dict[str, object]:
+    """Generate all three mini datasets under ``world`` unless the same world is already there.
+
+    ``world/world.json`` is written last and marks a complete world; its content (seed,
+    sizes, classes) decides whether a cached world can be reused.
+    """
+    manifest = {"seed": seed, "size": asdict(size),
+                "datasets": {n: {"classes": list(d.classes), "unseen": list(d.unseen), "layout": d.layout}
+                             for n, d in MINI_DATASETS.items()}}
+    marker = world / "world.json"
+    if marker.is_file() and json.loads(marker.read_text()) == manifest:
+        return manifest
+    for index, ds in enumerate(MINI_DATASETS.values()):
+        write_dataset(world, ds, size, seed, index)
+    write_json(marker, manifest)
+    return manifest

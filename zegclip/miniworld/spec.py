@@ -1,0 +1,82 @@
+"""The mini-world's vocabulary: classes named by words, so unseen ones are described by parts.
+
+Things are ``"{colour} {texture}"`` objects ("red striped"); both attributes are visible
+inside a single 4x4 patch, so every patch token can carry them. Stuff classes are
+background regions with their own colour and pattern ("grass", "sky"). Unseen things
+are chosen so that each of their words also occurs in seen classes: describing "red
+striped" needs "red" and "striped" to have been seen elsewhere, never the pair.
+
+The three mini datasets play the roles of the paper's three and overlap as those do:
+mini-COCO holds every mini-VOC class and most mini-Context classes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Tuple
+
+COLOURS: Dict[str, Tuple[int, int, int]] = {
+    "red": (215, 35, 35), "green": (40, 170, 50), "blue": (35, 70, 215), "yellow": (225, 205, 40),
+    "purple": (140, 50, 185), "orange": (240, 130, 20), "cyan": (35, 200, 205), "pink": (240, 120, 185),
+}
+TEXTURES = ("plain", "striped", "checkered", "dotted", "barred")
+STUFF: Dict[str, Tuple[Tuple[int, int, int], str]] = {  # name -> (colour, pattern)
+    "grass": ((70, 120, 40), "noise"), "sky": ((150, 190, 235), "smooth"), "sand": ((205, 180, 125), "grain"),
+    "water": ((40, 90, 140), "waves"), "wall": ((130, 125, 120), "bricks"), "road": ((75, 75, 80), "grain"),
+}
+BACKGROUND = "background"
+
+
+def thing(colour: str, texture: str) -> str:
+    return f"{colour} {texture}"
+
+
+def _things(colours) -> Tuple[str, ...]:
+    return tuple(thing(c, t) for c in colours for t in TEXTURES)
+
+
+@dataclass(frozen=True)
+class MiniDataset:
+    """One mini dataset: its classes, unseen ones, and how scenes are drawn."""
+
+    name: str  # the data.dataset name
+    layout: str  # which real layout it is written in: voc, coco or context
+    things: Tuple[str, ...]
+    stuff: Tuple[str, ...]
+    unseen: Tuple[str, ...]
+    background_class: bool  # Context: an explicit, seen "background" class
+
+    @property
+    def classes(self) -> Tuple[str, ...]:
+        return ((BACKGROUND,) if self.background_class else ()) + self.things + self.stuff
+
+    @property
+    def unseen_ids(self) -> Tuple[int, ...]:
+        return tuple(sorted(self.classes.index(c) for c in self.unseen))
+
+
+VOC_COLOURS = ("red", "green", "blue", "yellow")
+MINI_DATASETS: Dict[str, MiniDataset] = {
+    # 20 object classes, background ignored; 15 seen / 5 unseen (one per texture, every colour seen).
+    "mini_voc": MiniDataset(
+        "mini_voc", "voc", _things(VOC_COLOURS), (),
+        unseen=(thing("red", "striped"), thing("green", "checkered"), thing("blue", "dotted"),
+                thing("yellow", "barred"), thing("red", "plain")),
+        background_class=False),
+    # 40 things and 6 stuff classes; about 10% unseen, other than mini-VOC's.
+    "mini_coco": MiniDataset(
+        "mini_coco", "coco", _things(tuple(COLOURS)), tuple(STUFF),
+        unseen=(thing("green", "striped"), thing("purple", "checkered"), thing("orange", "dotted"),
+                thing("cyan", "plain"), "sand"),
+        background_class=False),
+    # background + 20 things + 6 stuff; 5 unseen.
+    "mini_context": MiniDataset(
+        "mini_context", "context", _things(("red", "blue", "purple", "pink")), tuple(STUFF),
+        unseen=(thing("red", "checkered"), thing("blue", "barred"), thing("pink", "striped"),
+                thing("purple", "plain"), "water"),
+        background_class=True),
+}
+
+
+def all_classes() -> Tuple[str, ...]:
+    """Every class of the world, unseen ones included (what the tiny CLIP is pretrained on)."""
+    return _things(tuple(COLOURS)) + tuple(STUFF)
