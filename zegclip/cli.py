@@ -106,6 +106,40 @@ def cmd_prepare_context(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mini_world(args: argparse.Namespace) -> int:
+    from zegclip.miniworld.generate import WorldSize, generate_world
+
+    size = WorldSize(image_size=args.image_size, train=args.train, val=args.val)
+    manifest = generate_world(Path(args.out), args.seed, size)
+    print(f"mini-world (seed {args.seed}) in {args.out}: " + ", ".join(
+        f"{n} ({len(d['classes'])} classes, {len(d['unseen'])} unseen)" for n, d in manifest["datasets"].items()))
+    return 0
+
+
+def cmd_mini_clip(args: argparse.Namespace) -> int:
+    from zegclip.miniworld.pretrain import PretrainConfig, pretrain_mini_clip
+
+    cfg = PretrainConfig(steps=args.steps, batch=args.batch, seed=args.seed, warmup=min(100, max(1, args.steps // 5)))
+    report = pretrain_mini_clip(Path(args.out), cfg)
+    print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
+          f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
+          f"{report['wall_time_s']:.0f} s")
+    return 0
+
+
+def cmd_mini_references(args: argparse.Namespace) -> int:
+    from zegclip.data.datasets import SegmentationDataset
+    from zegclip.io import write_json
+    from zegclip.miniworld.generate import dataset_root
+    from zegclip.miniworld.references import reference_scores
+
+    ds = SegmentationDataset(args.dataset, dataset_root(Path(args.world), args.dataset), "val")
+    scores = reference_scores(ds)
+    write_json(Path(args.output), {"dataset": args.dataset, "split": "val", "references": scores})
+    print(" | ".join(f"{k}: mIoU(U) {v['mIoU_U']:.1f}" for k, v in scores.items()))
+    return 0
+
+
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
     from zegclip.model.clip import convert_openai_archive
 
@@ -141,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train ZegCLIP in RUN_DIR: config.json (fully resolved), train.log, checkpoints/, final.pt "
                     "and results.json. Restarting the same command resumes from the last checkpoint.")
     t.add_argument("--config", help="a JSON file with any part of the config tree (model, data, train)")
-    t.add_argument("--preset", choices=("voc", "coco", "context"),
+    t.add_argument("--preset", choices=("voc", "coco", "context", "mini_voc", "mini_coco", "mini_context"),
                    help="start from a dataset's published settings (prompt tokens, templates, iterations)")
     t.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
     t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
@@ -159,6 +193,36 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data-root", help="that dataset's folder (default: the run's data.root)")
     e.add_argument("--split", help="the split to evaluate (default: the run's data.eval_split)")
     e.set_defaults(func=cmd_evaluate)
+
+    mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",
+                          description="Build the embedded mini-world on which every table runs on a CPU.")
+    mini_sub = mini.add_subparsers(dest="what", required=True, metavar="WHAT")
+    mw = mini_sub.add_parser("world", help="generate the three mini datasets in the real layouts (cached)",
+                             description="Generate mini_voc, mini_coco and mini_context under OUT in the VOC, "
+                                         "COCO-Stuff and Context layouts. Deterministic for a seed; an identical "
+                                         "world already in OUT is reused.")
+    mw.add_argument("--out", default="data/mini", help="the world folder (default: data/mini)")
+    mw.add_argument("--seed", type=int, default=0)
+    mw.add_argument("--image-size", type=int, default=32)
+    mw.add_argument("--train", type=int, default=1500, help="training images per dataset")
+    mw.add_argument("--val", type=int, default=400, help="validation images per dataset")
+    mw.set_defaults(func=cmd_mini_world)
+    mc = mini_sub.add_parser("clip", help="pretrain the tiny CLIP on generated image-caption pairs",
+                             description="Pretrain the ZegCLIP-Mini open_clip model contrastively on every class "
+                                         "of the world (unseen ones too) and report its zero-shot accuracy on "
+                                         "held-out images. Writes OUT (safetensors) and OUT with .json.")
+    mc.add_argument("--out", default="data/mini/clip/ZegCLIP-Mini.safetensors")
+    mc.add_argument("--steps", type=int, default=1200)
+    mc.add_argument("--batch", type=int, default=256)
+    mc.add_argument("--seed", type=int, default=0)
+    mc.set_defaults(func=cmd_mini_clip)
+    mr = mini_sub.add_parser("references", help="uniform-chance and attribute-only scores of a mini dataset",
+                             description="Score uniform random labels and attribute-only oracles on a mini "
+                                         "dataset's val split: what zero-shot transfer must beat.")
+    mr.add_argument("--world", default="data/mini")
+    mr.add_argument("--dataset", required=True, choices=("mini_voc", "mini_coco", "mini_context"))
+    mr.add_argument("--output", required=True)
+    mr.set_defaults(func=cmd_mini_references)
 
     prep = sub.add_parser("prepare", help="one-time conversions of weights and datasets",
                           description="One-time conversions of downloaded files into what zegclip loads.")
