@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "of the world (unseen ones too) and report its zero-shot accuracy on "
                                          "held-out images. Writes OUT (safetensors) and OUT with .json.")
     mc.add_argument("--out", default="data/mini/clip/ZegCLIP-Mini.safetensors")
-    mc.add_argument("--steps", type=int, default=1200)
+    mc.add_argument("--steps", type=int, default=800)
     mc.add_argument("--batch", type=int, default=256)
     mc.add_argument("--seed", type=int, default=0)
     mc.set_defaults(func=cmd_mini_clip)

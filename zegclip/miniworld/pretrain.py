@@ -34,7 +34,7 @@ CAPTION_TEMPLATES = ("a photo of a {}.", "a {} in the scene.", "there is a {} in
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    steps: int = 1200
+    steps: int = 800
     batch: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.1

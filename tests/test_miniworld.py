@@ -1,0 +1,96 @@
+"""The mini-world at reduced size: generation, the tiny CLIP, references, one mini run."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from zegclip.cli import main
+from zegclip.data.catalog import dataset_info
+from zegclip.data.datasets import SegmentationDataset
+from zegclip.miniworld.generate import WorldSize, dataset_root, generate_world
+from zegclip.miniworld.pretrain import PretrainConfig, pretrain_mini_clip
+from zegclip.miniworld.references import reference_scores
+from zegclip.miniworld.spec import MINI_DATASETS, all_classes
+
+SMALL = WorldSize(image_size=32, train=12, val=6)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    path = tmp_path_factory.mktemp("world")
+    generate_world(path, seed=3, size=SMALL)
+    return path
+
+
+def test_unseen_classes_are_described_by_words_seen_elsewhere():
+    for ds in MINI_DATASETS.values():
+        seen_words = {w for c in ds.classes if c not in ds.unseen for w in c.split(" ")}
+        for u in ds.unseen:
+            if " " in u:  # a thing: both of its words occur in seen classes
+                assert set(u.split(" ")) <= seen_words, (ds.name, u)
+    voc, coco, ctx = (set(MINI_DATASETS[n].classes) for n in ("mini_voc", "mini_coco", "mini_context"))
+    assert voc <= coco and len(ctx & coco) == len(ctx) - 1  # all but Context's "background"
+    assert set(all_classes()) >= coco
+
+
+def test_world_is_deterministic_and_cached(world, tmp_path):
+    other = tmp_path / "again"
+    generate_world(other, seed=3, size=SMALL)
+    files = sorted(p.relative_to(world) for p in world.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file())
+    assert all((world / f).read_bytes() == (other / f).read_bytes() for f in files)
+    marker = world / "world.json"
+    stamp = marker.stat().st_mtime_ns
+    generate_world(world, seed=3, size=SMALL)
+    assert marker.stat().st_mtime_ns == stamp
+    different = tmp_path / "seed4"
+    generate_world(different, seed=4, size=SMALL)
+    assert (different / files[0]).read_bytes() != (world / files[0]).read_bytes() or \
+        (different / files[-1]).read_bytes() != (world / files[-1]).read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(MINI_DATASETS))
+def test_mini_datasets_load_through_the_real_loaders(world, name):
+    train = SegmentationDataset(name, dataset_root(world, name), "train")
+    val = SegmentationDataset(name, dataset_root(world, name), "val")
+    assert (len(train), len(val)) == (12, 6)
+    image, label = train.load(0)
+    assert image.shape == (32, 32, 3)
+    info = dataset_info(name)
+    values = set(np.unique(label).tolist()) - {255}
+    assert values and max(values) < info.num_classes
+    assert info.classes == MINI_DATASETS[name].classes
+
+
+def test_references_order(world):
+    ds = SegmentationDataset("mini_voc", dataset_root(world, "mini_voc"), "val")
+    ref = reference_scores(ds)
+    assert ref["uniform_chance"]["mIoU_U"] < ref["colour_only"]["mIoU_U"] < 100
+    from zegclip.miniworld.references import _attribute_map
+    info = dataset_info("mini_voc")
+    colour = _attribute_map(info.classes, info.unseen, 0)
+    texture = _attribute_map(info.classes, info.unseen, 1)
+    name = info.classes.index
+    assert colour[name("green plain")] == name("green checkered")  # the unseen class of its colour
+    assert texture[name("green plain")] == name("red plain")  # the unseen class of its texture
+
+
+def test_tiny_clip_pretraining_is_deterministic_and_loads_into_zegclip(world, tmp_path):
+    cfg = PretrainConfig(steps=3, batch=8, warmup=1, eval_per_class=1)
+    a = pretrain_mini_clip(tmp_path / "a.safetensors", cfg)
+    pretrain_mini_clip(tmp_path / "b.safetensors", cfg)
+    sa, sb = load_file(str(tmp_path / "a.safetensors")), load_file(str(tmp_path / "b.safetensors"))
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert 0.0 <= a["zero_shot_accuracy"] <= 1.0 and len(a["per_class_accuracy"]) == len(all_classes())
+    assert json.loads((tmp_path / "a.json").read_text())["config"]["steps"] == 3
+
+    run = tmp_path / "run"
+    code = main(["train", "--preset", "mini_voc", "--out", str(run),
+                 "--set", f"model.clip.pretrained={tmp_path / 'a.safetensors'}",
+                 "--set", f"data.root={dataset_root(world, 'mini_voc')}",
+                 "--set", "train.iters=4", "--set", "train.batch=4", "--set", "train.checkpoint_every=4"])
+    assert code == 0
+    result = json.loads((run / "results.json").read_text())
+    assert result["evaluation"]["dataset"] == "mini_voc" and len(result["per_class_IoU"]) == 20
