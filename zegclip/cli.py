@@ -140,6 +140,23 @@ def cmd_mini_references(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from zegclip.bench import benchmark
+    from zegclip.data.catalog import dataset_info
+
+    cfg = model_config(args.dataset, args.overrides + ["model.clip.pretrained=null"])
+    r = benchmark(cfg, dataset_info(args.dataset).num_classes, args.mode, args.batch, args.precision,
+                  args.compile, args.iters, args.warmup, args.device)
+    r = {"dataset": args.dataset, **r}
+    if args.json:
+        print(json.dumps(r, indent=2))
+    else:
+        print(f"{args.dataset} {r['mode']} on {r['device']}, batch {r['batch']}, {r['precision']}"
+              f"{' compiled' if r['compile'] else ''}: {r['images_per_s']:.2f} images/s, "
+              f"peak {r['peak_memory_gib']:.2f} GiB ({r['peak_memory_kind']}), {r['achieved_tflops']:.3f} TFLOP/s")
+    return 0
+
+
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
     from zegclip.model.clip import convert_openai_archive
 
@@ -193,6 +210,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data-root", help="that dataset's folder (default: the run's data.root)")
     e.add_argument("--split", help="the split to evaluate (default: the run's data.eval_split)")
     e.set_defaults(func=cmd_evaluate)
+
+    b = sub.add_parser(
+        "bench", help="speed of the paper-scale model: images/s, peak memory, TFLOP/s",
+        description="Time inference or a full training step (forward, loss, backward, AdamW) of the model for a "
+                    "dataset's published config with random weights, after warm-up. Achieved TFLOP/s uses the "
+                    "fvcore forward FLOPs at 2 FLOP per multiply-add (x3 for a training step).")
+    b.add_argument("--dataset", choices=("voc", "coco", "context"), required=True)
+    b.add_argument("--mode", choices=("infer", "train"), required=True)
+    b.add_argument("--batch", type=int, default=16)
+    b.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: autocast")
+    b.add_argument("--compile", action="store_true", help="torch.compile the model (compiled during warm-up)")
+    b.add_argument("--iters", type=int, default=10, help="timed steps")
+    b.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    b.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_set(b)
+    b.set_defaults(func=cmd_bench)
 
     mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",
                           description="Build the embedded mini-world on which every table runs on a CPU.")
