@@ -56,13 +56,23 @@ def dice(logits: Tensor, targets: Tensor) -> Tensor:
     return 1 - (2 * (p * y).sum(-1) + 1) / (p.sum(-1) + y.sum(-1) + 1)
 
 
+def global_count(n: Tensor) -> Tensor:
+    """Under torchrun: the mean over processes of a per-process count (at least 1), as the
+    published code all-reduces the number of present classes; otherwise ``n`` itself."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        n = n.detach().clone().float()
+        torch.distributed.all_reduce(n)
+        n = n / torch.distributed.get_world_size()
+    return n.clamp(min=1)
+
+
 def segmentation_loss(logits: Tensor, labels: Tensor, cfg: LossConfig) -> Dict[str, Tensor]:
     """Mask logits (B, C, H, W) against labels (B, H, W) -> named loss terms (their sum trains)."""
     if cfg.kind == "ce":
         return {"ce": F.cross_entropy(logits, labels.long(), ignore_index=IGNORE_INDEX)}
     targets = one_hot_targets(labels, logits.shape[1])
     present = present_pairs(targets)
-    n = present.sum().clamp(min=1)
+    n = global_count(present.sum())
     if cfg.kind == "plain":
         return {"bce": cfg.bce_weight * binary_ce(logits, targets).sum() / n}
     focal = sigmoid_focal(logits, targets, cfg.focal_alpha, cfg.focal_gamma).sum() / n
