@@ -8,37 +8,15 @@ training step, three times that (forward + backward).
 """
 from __future__ import annotations
 
-import contextlib
 import resource
-import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 import torch.nn.functional as F
 
 from zegclip.config import ModelConfig
 from zegclip.efficiency import count_flops
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(step: Callable[[], Any], iters: int, warmup: int, device: torch.device) -> float:
-    """Seconds per call of ``step`` after ``warmup`` untimed calls."""
-    for _ in range(warmup):
-        step()
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(iters):
-        step()
-    _sync(device)
-    return (time.perf_counter() - start) / iters
-
-
-def _autocast(precision: str, device: torch.device):
-    return torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+from zegclip.timing import autocast, timed
 
 
 def _peak_memory_gib(device: torch.device) -> float:
@@ -71,7 +49,7 @@ def benchmark(cfg: ModelConfig, num_classes: int, mode: str, batch: int, precisi
 
         @torch.no_grad()
         def step() -> None:
-            with _autocast(precision, dev):
+            with autocast(precision, dev):
                 fn(images, text)
         work = 2 * flops
     elif mode == "train":
@@ -80,7 +58,7 @@ def benchmark(cfg: ModelConfig, num_classes: int, mode: str, batch: int, precisi
         opt = torch.optim.AdamW(model.trainable_parameters(), lr=1e-5, fused=dev.type == "cuda" or None)
 
         def step() -> None:
-            with _autocast(precision, dev):
+            with autocast(precision, dev):
                 out = fn(images, text)
             out = {**out, "masks": out["masks"].float()}
             loss = sum(model.loss(out, labels).values())

@@ -34,6 +34,19 @@ def run_config(config_file: Optional[str], preset: Optional[str], overrides: Lis
     return from_dict(RunConfig, merge(data, parse_overrides(overrides)))
 
 
+def _add_measure_args(p: argparse.ArgumentParser, batch: int, iters: int, warmup: int) -> None:
+    """Options shared by the commands that measure the paper-scale model."""
+    p.add_argument("--dataset", choices=("voc", "coco", "context"), required=True,
+                   help="which published config: voc (20 classes, 10 prompt tokens), coco (171, 100), context (60, 100)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--batch", type=int, default=batch, help=f"batch size (default {batch})")
+    p.add_argument("--iters", type=int, default=iters, help=f"timed steps (default {iters})")
+    p.add_argument("--warmup", type=int, default=warmup, help=f"untimed steps first (default {warmup})")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: autocast")
+    p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    _add_set(p)
+
+
 def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set model.encoder.mode=ft "
@@ -176,15 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build the paper-scale model (random weights) for a dataset's published config and report "
                     "learnable parameters (two conventions), fvcore FLOPs of one forward (attention included, "
                     "1 multiply-add = 1 flop, as the paper counts) and inference throughput on this device.")
-    p.add_argument("--dataset", choices=("voc", "coco", "context"), required=True,
-                   help="which published config: voc (20 classes, 10 prompt tokens), coco (171, 100), context (60, 100)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--batch", type=int, default=1, help="throughput batch size (the paper: 1)")
-    p.add_argument("--iters", type=int, default=2, help="timed forward passes; 0 skips the throughput measurement")
-    p.add_argument("--warmup", type=int, default=1, help="untimed forward passes before timing")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="throughput precision")
-    p.add_argument("--device", default=None, help="throughput device (default: cuda if available, else cpu)")
-    _add_set(p)
+    _add_measure_args(p, batch=1, iters=2, warmup=1)  # the paper's FPS: batch 1; --iters 0 skips timing
     p.set_defaults(func=cmd_efficiency)
 
     t = sub.add_parser(
@@ -205,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the resolved config and its hash, seed, commit, versions, device, wall time).")
     e.add_argument("--checkpoint", required=True, help="a final.pt or iter_N.pt of a run")
     e.add_argument("--output", required=True, help="the results JSON to write (atomically)")
-    e.add_argument("--dataset", choices=("voc", "coco", "context", "context59"),
+    e.add_argument("--dataset", choices=("voc", "coco", "context", "context59", "mini_voc", "mini_coco", "mini_context"),
                    help="evaluate on another dataset's classes (default: the run's dataset)")
     e.add_argument("--data-root", help="that dataset's folder (default: the run's data.root)")
     e.add_argument("--split", help="the split to evaluate (default: the run's data.eval_split)")
@@ -216,16 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Time inference or a full training step (forward, loss, backward, AdamW) of the model for a "
                     "dataset's published config with random weights, after warm-up. Achieved TFLOP/s uses the "
                     "fvcore forward FLOPs at 2 FLOP per multiply-add (x3 for a training step).")
-    b.add_argument("--dataset", choices=("voc", "coco", "context"), required=True)
     b.add_argument("--mode", choices=("infer", "train"), required=True)
-    b.add_argument("--batch", type=int, default=16)
-    b.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: autocast")
     b.add_argument("--compile", action="store_true", help="torch.compile the model (compiled during warm-up)")
-    b.add_argument("--iters", type=int, default=10, help="timed steps")
-    b.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    b.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_set(b)
+    _add_measure_args(b, batch=16, iters=10, warmup=3)
     b.set_defaults(func=cmd_bench)
 
     mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",

@@ -10,7 +10,6 @@ count while any attention op is left uncounted.
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
@@ -18,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from zegclip.config import ModelConfig
+from zegclip.timing import autocast, timed
 
 ATTENTION_OPS = ("aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
                  "aten::_scaled_dot_product_flash_attention", "aten::_scaled_dot_product_efficient_attention",
@@ -91,28 +91,17 @@ def parameters_with_gradients(model: nn.Module, text: Tensor, image_size: int) -
     return n
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 @torch.no_grad()
 def throughput(model: nn.Module, text: Tensor, image_size: int, batch: int, iters: int, warmup: int,
                precision: str, device: torch.device) -> float:
     """Inference images/s of ``model(images, text)`` at a batch size and precision."""
     model.eval()
     images = torch.randn(batch, 3, image_size, image_size, device=device)
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16"
-                else contextlib.nullcontext())
-    with autocast:
-        for _ in range(warmup):
+
+    def step() -> None:
+        with autocast(precision, device):
             model(images, text)
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(iters):
-            model(images, text)
-        _sync(device)
-    return batch * iters / (time.perf_counter() - start)
+    return batch / timed(step, iters, warmup, device)
 
 
 def efficiency_report(cfg: ModelConfig, num_classes: int, *, batch: int = 1, iters: int = 2, warmup: int = 1,

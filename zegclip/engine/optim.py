@@ -37,7 +37,7 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
                              fused=fused or None)
 
 
-def lr_factor_at(iteration: int, initial: float, cfg: TrainConfig) -> float:
+def learning_rate_at(iteration: int, initial: float, cfg: TrainConfig) -> float:
     """mmcv's poly schedule (to ``min_lr``) with linear warm-up from ``warmup_ratio``."""
     progress = 1.0 - iteration / cfg.iters
     lr = (initial - cfg.min_lr) * progress ** cfg.poly_power + cfg.min_lr
@@ -49,4 +49,4 @@ def lr_factor_at(iteration: int, initial: float, cfg: TrainConfig) -> float:
 
 def set_learning_rates(optimizer: torch.optim.Optimizer, iteration: int, cfg: TrainConfig) -> None:
     for group in optimizer.param_groups:
-        group["lr"] = lr_factor_at(iteration, group["initial_lr"], cfg)
+        group["lr"] = learning_rate_at(iteration, group["initial_lr"], cfg)

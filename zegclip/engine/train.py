@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -28,6 +27,7 @@ from zegclip.engine.optim import build_optimizer, set_learning_rates
 from zegclip.engine.targets import training_class_ids, training_targets
 from zegclip.io import atomic_path, write_json
 from zegclip.model import ZegCLIP
+from zegclip.timing import autocast
 
 
 class TrainingError(RuntimeError):
@@ -41,8 +41,9 @@ def resolve_device() -> torch.device:
 
 
 def autocast_for(precision: str, device: torch.device):
-    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+    """``train.precision``: auto is bf16 autocast on a GPU and fp32 on a CPU."""
+    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return autocast("bf16" if bf16 else "fp32", device)
 
 
 def _distributed() -> tuple[int, int]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import Optional
-
 import open_clip
 import torch
 from torch import nn
@@ -115,7 +113,3 @@ def text_tower_parameters(clip: nn.Module) -> list[nn.Parameter]:
 
 def default_cache_root() -> Path:
     return Path(os.environ.get("ZEGCLIP_CACHE", Path.home() / ".cache" / "zegclip")).expanduser()
-
-
-def optional_path(value: Optional[str]) -> Optional[Path]:
-    return None if value is None else Path(value).expanduser()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
