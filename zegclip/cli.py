@@ -170,6 +170,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_runs(args: argparse.Namespace) -> int:
+    from zegclip.paper.runs import runs_for, table_rows
+
+    if args.rows:
+        print("table\trow\tdataset\ttarget\trun")
+        for table in args.tables:
+            for row in table_rows(table):
+                print(f"{table}\t{row.key}\t{row.dataset}\t{row.target or ''}\t{row.run.key(args.scale)}")
+        return 0
+    print("run\tparent\toverrides")
+    for key, run in runs_for(tuple(args.tables), args.scale).items():
+        parent = run.parent()
+        print(f"{key}\t{parent.key(args.scale) if parent else ''}\t{' '.join(run.overrides(args.scale))}")
+    return 0
+
+
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
     from zegclip.model.clip import convert_openai_archive
 
@@ -225,6 +241,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--compile", action="store_true", help="torch.compile the model (compiled during warm-up)")
     _add_measure_args(b, batch=16, iters=10, warmup=3)
     b.set_defaults(func=cmd_bench)
+
+    from zegclip.paper.runs import SCALES, TRAINED_TABLES
+
+    r = sub.add_parser("runs", help="the run sheet: which training runs the paper's tables need",
+                       description="List every training run the chosen tables need, once each (rows shared "
+                                   "between tables are one run), with the --set overrides on top of the dataset "
+                                   "preset and, for self-training, the inductive run it starts from.")
+    r.add_argument("--tables", nargs="+", default=list(TRAINED_TABLES), choices=TRAINED_TABLES)
+    r.add_argument("--scale", choices=SCALES, default="mini")
+    r.add_argument("--rows", action="store_true", help="list table rows and the run behind each instead")
+    r.set_defaults(func=cmd_runs)
 
     mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",
                           description="Build the embedded mini-world on which every table runs on a CPU.")
