@@ -186,6 +186,29 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    import datetime
+
+    from zegclip.engine.provenance import git_commit
+    from zegclip.io import atomic_path
+    from zegclip.report import collect, header, notes, render_latex, render_markdown, summarize, wide
+
+    results = Path(args.results)
+    long = collect(args.table, results, args.scale, args.seeds)
+    summary = summarize(long)
+    frame = wide(summary)
+    head = header(args.table, args.scale, args.seeds, git_commit()[:12], datetime.date.today().isoformat())
+    out = Path(args.out)
+    csv = results / args.scale / "tables" / f"{args.table}.csv"
+    for path, text in ((out, render_markdown(frame, head, notes(args.table))),
+                       (out.with_suffix(".tex"), render_latex(frame, head, notes(args.table))),
+                       (csv, summary.to_csv(index=False))):
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    print(f"{out}, {out.with_suffix('.tex')} and {csv}: {len(frame)} rows, {len(args.seeds)} seed(s)")
+    return 0
+
+
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
     from zegclip.model.clip import convert_openai_archive
 
@@ -253,6 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rows", action="store_true", help="list table rows and the run behind each instead")
     r.set_defaults(func=cmd_runs)
 
+    rep = sub.add_parser("report", help="render a paper table from results: ours beside the paper's, with Δ",
+                         description="Aggregate every row's results over seeds (mean ± std) and render the table as "
+                                     "Markdown (OUT) and LaTeX (OUT with .tex), with the paper's numbers and Δ; the "
+                                     "aggregated frame goes to RESULTS/SCALE/tables/TABLE.csv.")
+    rep.add_argument("--table", required=True, choices=[t for t in TRAINED_TABLES if t != "tokens"])
+    rep.add_argument("--scale", choices=SCALES, default="mini")
+    rep.add_argument("--results", default="results", help="the results tree (default: results)")
+    rep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    rep.add_argument("--out", required=True, help="the Markdown file, e.g. reports/table5.md")
+    rep.set_defaults(func=cmd_report)
+
     mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",
                           description="Build the embedded mini-world on which every table runs on a CPU.")
     mini_sub = mini.add_subparsers(dest="what", required=True, metavar="WHAT")
@@ -319,7 +353,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, WeightsError, DataError, CheckpointError, TrainingError) as err:
+    except (ConfigError, WeightsError, DataError, CheckpointError, TrainingError, FileNotFoundError) as err:
         print(f"zegclip {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,117 @@
+"""Aggregating results into the paper's tables: ours (mean ± std over seeds) beside the paper's.
+
+The results tree, one folder per scale so that the scales never mix:
+
+    results/{scale}/runs/{run_key}/seed{s}/results.json          a training run's evaluation
+    results/{scale}/evals/{run_key}/seed{s}/{target}.json        Table 7: a run on another dataset
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import pandas as pd
+
+from zegclip.paper.runs import reported, table_rows
+
+DEFAULT_METRICS = ("pAcc", "mIoU_S", "mIoU_U", "hIoU")
+TABLE7_METRICS = ("pAcc", "mIoU", "mAcc")
+
+
+def metrics_of(table: str) -> Sequence[str]:
+    return TABLE7_METRICS if table == "table7" else DEFAULT_METRICS
+
+
+def result_path(root: Path, scale: str, run_key: str, seed: int, target: Optional[str] = None) -> Path:
+    if target is None:
+        return root / scale / "runs" / run_key / f"seed{seed}" / "results.json"
+    return root / scale / "evals" / run_key / f"seed{seed}" / f"{target}.json"
+
+
+def collect(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
+    """Long frame: one line per (row, dataset, metric, seed). A missing result is an error."""
+    records: List[Dict[str, object]] = []
+    metrics = metrics_of(table)
+    for row in table_rows(table):
+        for seed in seeds:
+            path = result_path(root, scale, row.run.key(scale), seed, row.target)
+            if not path.is_file():
+                raise FileNotFoundError(f"{table} row {row.key} ({row.dataset}): no result {path}; "
+                                        f"train and evaluate that run first")
+            values = json.loads(path.read_text())["metrics"]
+            for metric, paper in zip(metrics, row.reported):
+                records.append({"table": table, "row": row.key, "label": row.label, "dataset": row.dataset,
+                                "target": row.target or "", "metric": metric, "seed": seed,
+                                "ours": values[metric], "paper": paper})
+    return pd.DataFrame.from_records(records)
+
+
+def summarize(long: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std and count over seeds per (row, dataset, metric), with the paper's value and Δ."""
+    keys = ["table", "row", "label", "dataset", "target", "metric"]
+    g = long.groupby(keys, sort=False)
+    out = g.agg(mean=("ours", "mean"), std=("ours", "std"), seeds=("ours", "size"), paper=("paper", "first"))
+    out["std"] = out["std"].fillna(0.0)
+    out["delta"] = out["mean"] - out["paper"]
+    return out.reset_index()
+
+
+def _fmt(mean: float, std: float, seeds: int) -> str:
+    if mean is None or math.isnan(mean):
+        return "–"
+    return f"{mean:.1f} ± {std:.1f}" if seeds > 1 else f"{mean:.1f}"
+
+
+def _num(v: Optional[float], signed: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:+.1f}" if signed else f"{v:.1f}"
+
+
+def wide(summary: pd.DataFrame) -> pd.DataFrame:
+    """One line per (row, dataset[, target]); for each metric: ours, paper and Δ."""
+    lines = []
+    for (row, label, dataset, target), part in summary.groupby(["row", "label", "dataset", "target"], sort=False):
+        line: Dict[str, str] = {"row": label, "dataset": dataset + (f" → {target}" if target else "")}
+        for _, m in part.iterrows():
+            line[f"{m['metric']}"] = _fmt(m["mean"], m["std"], m["seeds"])
+            line[f"{m['metric']} paper"] = _num(m["paper"])
+            line[f"{m['metric']} Δ"] = _num(m["delta"], signed=True)
+        lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def header(table: str, scale: str, seeds: Sequence[int], commit: str, date: str) -> str:
+    caption = reported()[table]["caption"]
+    return (f"{table.replace('table', 'Table ')}: {caption} Scale: {scale}; seeds: {len(seeds)} "
+            f"({', '.join(map(str, seeds))}), mean ± std; commit {commit}; {date}.")
+
+
+def notes(table: str) -> List[str]:
+    """Flags the paper's data asks us to show (the uncertain Table 4 label)."""
+    if table == "table4":
+        return ["The label of the last 1536-d row is uncertain: the poster prints the row above's formula; "
+                "it is most likely [t ⊙ g, |t − g|, t] (reported.yaml)."]
+    return []
+
+
+def render_markdown(frame: pd.DataFrame, head: str, flags: List[str]) -> str:
+    body = frame.to_markdown(index=False, disable_numparse=True)
+    return "\n\n".join([head, body, *[f"Note: {f}" for f in flags]]) + "\n"
+
+
+def render_latex(frame: pd.DataFrame, head: str, flags: List[str]) -> str:
+    def esc(text: str) -> str:
+        return (text.replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%")
+                .replace("_", r"\_").replace("#", r"\#").replace("±", r"$\pm$").replace("Δ", r"$\Delta$")
+                .replace("⊙", r"$\odot$").replace("→", r"$\to$").replace("−", "-").replace("†", r"$\dagger$"))
+    cols = list(frame.columns)
+    lines = [f"% {head}", r"\begin{tabular}{" + "l" * 2 + "r" * (len(cols) - 2) + "}", r"\toprule",
+             " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
+    for _, r in frame.iterrows():
+        lines.append(" & ".join(esc(str(r[c])) for c in cols) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"] + [f"% Note: {f}" for f in flags]
+    return "\n".join(lines) + "\n"
+
