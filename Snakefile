@@ -1,5 +1,7 @@
-# zegclip workflow: every table of the ZegCLIP paper, trained once, evaluated, rendered.
+# zegclip workflow: every table of the ZegCLIP paper, each run trained once, evaluated, rendered.
 # Rules live in workflow/rules/*.smk and call the `zegclip` command line.
+#   snakemake --cores all reports/table5.md        one table (mini-world by default)
+#   snakemake --cores all --config scale=paper seeds=1   paper scale (see README)
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
@@ -11,10 +13,15 @@ configfile: "workflow/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+include: "workflow/rules/common.smk"
+include: "workflow/rules/mini.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"
 include: "workflow/rules/efficiency.smk"
 
 
 rule all:
     input:
-        expand("results/efficiency/{dataset}.json", dataset=config["efficiency_datasets"]),
+        expand(f"{config['reports']}/table{{n}}.md", n=[2, 4, 5, 6, 7, 8, 9]),
+        expand(f"{RESULTS}/efficiency/{{dataset}}.json", dataset=config["efficiency_datasets"]),
     default_target: True

@@ -1,9 +1,9 @@
 rule measure_efficiency:
     """Table 3: parameters, FLOPs and throughput of the paper-scale model for one dataset config."""
     output:
-        report="results/efficiency/{dataset}.json",
+        report=f"{RESULTS}/efficiency/{{dataset}}.json",
     log:
-        "results/logs/measure_efficiency/{dataset}.log",
+        f"{RESULTS}/logs/measure_efficiency/{{dataset}}.log",
     conda:
         "../../env/zegclip.yaml"
     threads: 2

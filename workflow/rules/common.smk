@@ -1,0 +1,63 @@
+# The run sheet, from the package: every table row is a view of a run, each run trained once.
+from pathlib import Path
+
+from zegclip.paper.runs import TRAINED_TABLES, runs_for, table_rows
+
+SCALE = config["scale"]
+SEEDS = list(range(config["seeds"]))
+RESULTS = f"{config['results']}/{SCALE}"
+RUNS = runs_for(TRAINED_TABLES, SCALE)
+WORLD = config["mini"]["world"]
+MINI_CLIP = f"{WORLD}/clip/ZegCLIP-Mini.safetensors"
+
+
+def run_result(key, seed):
+    return f"{RESULTS}/runs/{key}/seed{seed}/results.json"
+
+
+def table_inputs(table):
+    """Every result a rendered table needs: its rows' runs (Table 7: their evaluations), per seed."""
+    out = []
+    for row in table_rows(table):
+        key = row.run.key(SCALE)
+        for seed in SEEDS:
+            if row.target:
+                out.append(f"{RESULTS}/evals/{key}/seed{seed}/{row.target}.json")
+            else:
+                out.append(run_result(key, seed))
+    return out
+
+
+def data_root(dataset):
+    if SCALE == "mini":
+        from zegclip.miniworld.generate import dataset_root
+
+        return str(dataset_root(Path(WORLD), f"mini_{dataset}"))
+    return config["paper"]["data_root"][dataset]
+
+
+def run_overrides(wildcards):
+    run = RUNS[wildcards.run]
+    sets = run.overrides(SCALE) + [f"train.seed={wildcards.seed}", f"data.root={data_root(run.dataset)}"]
+    if SCALE == "mini":
+        sets.append(f"model.clip.pretrained={MINI_CLIP}")
+    else:
+        sets.append(f"model.clip.pretrained={config['paper']['pretrained']}")
+    parent = run.parent()
+    if parent is not None:
+        half = parent.config(SCALE).train.iters // 2
+        sets.append(f"train.init_from={RESULTS}/runs/{parent.key(SCALE)}/seed{wildcards.seed}/checkpoints/iter_{half}.pt")
+    return " ".join(f"--set {s}" for s in sets)
+
+
+def run_inputs(wildcards):
+    run = RUNS[wildcards.run]
+    inputs = {}
+    if SCALE == "mini":
+        inputs["world"] = f"{WORLD}/world.json"
+        inputs["clip"] = MINI_CLIP
+    parent = run.parent()
+    if parent is not None:
+        inputs["parent"] = run_result(parent.key(SCALE), wildcards.seed)
+    return inputs
+

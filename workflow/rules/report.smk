@@ -1,0 +1,21 @@
+rule render_table:
+    """A paper table from its rows' results: ours (mean ± std over seeds) beside the paper's."""
+    input:
+        lambda wc: table_inputs(wc.table),
+    output:
+        md=f"{config['reports']}/{{table}}.md",
+        tex=f"{config['reports']}/{{table}}.tex",
+        csv=f"{RESULTS}/tables/{{table}}.csv",
+    log:
+        f"{RESULTS}/logs/render_table/{{table}}.log",
+    conda:
+        "../../env/zegclip.yaml"
+    wildcard_constraints:
+        table="table[2456789]",
+    params:
+        seeds=" ".join(map(str, SEEDS)),
+        scale=SCALE,
+        results=lambda wc, output: Path(output.csv).parents[2],  # results/{scale}/tables/x.csv
+    shell:
+        "zegclip report --table {wildcards.table} --scale {params.scale} --results {params.results} "
+        "--seeds {params.seeds} --out {output.md} > {log} 2>&1"

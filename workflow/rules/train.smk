@@ -1,0 +1,51 @@
+rule train_run:
+    """One run of the run sheet for one seed: train, then evaluate on its dataset."""
+    input:
+        unpack(run_inputs),
+    output:
+        results=f"{RESULTS}/runs/{{run}}/seed{{seed}}/results.json",
+    log:
+        f"{RESULTS}/logs/train_run/{{run}}/seed{{seed}}.log",
+    conda:
+        "../../env/zegclip.yaml"
+    wildcard_constraints:
+        run="[^/]+",
+        seed=r"\d+",
+    threads: 2
+    resources:
+        gpus=1 if SCALE == "paper" else 0,
+        mem_mb=32000 if SCALE == "paper" else 4000,
+        runtime=720 if SCALE == "paper" else 20,
+    params:
+        overrides=run_overrides,
+        preset=lambda wc: ("mini_" if SCALE == "mini" else "") + RUNS[wc.run].dataset,
+        out=lambda wc: f"{RESULTS}/runs/{wc.run}/seed{wc.seed}",
+    shell:
+        "zegclip train --preset {params.preset} --out {params.out} {params.overrides} > {log} 2>&1"
+
+
+rule evaluate_cross_dataset:
+    """Table 7: a COCO-Stuff run evaluated on another dataset's classes."""
+    input:
+        results=f"{RESULTS}/runs/{{run}}/seed{{seed}}/results.json",
+    output:
+        results=f"{RESULTS}/evals/{{run}}/seed{{seed}}/{{target}}.json",
+    log:
+        f"{RESULTS}/logs/evaluate_cross_dataset/{{run}}/seed{{seed}}/{{target}}.log",
+    conda:
+        "../../env/zegclip.yaml"
+    wildcard_constraints:
+        run="[^/]+",
+        seed=r"\d+",
+    threads: 2
+    resources:
+        gpus=1 if SCALE == "paper" else 0,
+        mem_mb=16000 if SCALE == "paper" else 4000,
+        runtime=60 if SCALE == "paper" else 10,
+    params:
+        dataset=lambda wc: ("mini_" if SCALE == "mini" else "") + wc.target,
+        root=lambda wc: data_root(wc.target),
+        checkpoint=lambda wc: f"{RESULTS}/runs/{wc.run}/seed{wc.seed}/final.pt",
+    shell:
+        "zegclip evaluate --checkpoint {params.checkpoint} --dataset {params.dataset} "
+        "--data-root {params.root} --output {output.results} > {log} 2>&1"
