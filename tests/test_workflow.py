@@ -44,3 +44,11 @@ def test_dry_run_at_paper_scale_plans_every_table(tmp_path):
     parents = {run.parent().key("paper") for run in runs_for(("table2", "table7"), "paper").values() if run.parent()}
     assert counts["train_run"] == len(table_runs | parents)
     assert counts["render_table"] == 7 and counts["evaluate_cross_dataset"] == 4 and counts["measure_efficiency"] == 2
+
+
+def test_slurm_profile_is_valid_and_plans_every_job_of_a_table(tmp_path):
+    out = _snakemake("-n", "--profile", "workflow/profiles/slurm", f"{tmp_path}/reports/table5.md",
+                     "--config", "seeds=1", f"results={tmp_path}/results", f"reports={tmp_path}/reports")
+    counts = _counts(out)
+    assert counts["train_run"] == 24 and counts["render_table"] == 1
+    assert "slurm_partition" in (ROOT / "workflow/profiles/slurm/config.yaml").read_text()
