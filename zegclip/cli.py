@@ -209,6 +209,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from zegclip.check import GOLDEN, compare, golden_from, load_tables, parse_tolerances, read_frame
+    from zegclip.io import atomic_path
+
+    summary = load_tables(Path(args.results), args.scale, args.tables)
+    golden_path = Path(args.golden) if args.golden else GOLDEN
+    if args.write_golden:
+        with atomic_path(golden_path) as tmp:
+            golden_from(summary).to_csv(tmp, index=False)
+        print(f"wrote {len(summary)} golden numbers to {golden_path}")
+        return 0
+    try:
+        tolerances = parse_tolerances(args.tolerance)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    golden = read_frame(golden_path) if golden_path.is_file() else None
+    bad = compare(summary, args.scale, tolerances, golden)
+    if len(bad):
+        print(f"{len(bad)} of {len(summary)} numbers are outside tolerance ({args.scale} scale):")
+        print(tabulate(bad, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
+        return 1
+    print(f"all {len(summary)} numbers within tolerance ({args.scale} scale, tables {', '.join(args.tables)})")
+    return 0
+
+
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
     from zegclip.model.clip import convert_openai_archive
 
@@ -286,6 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     rep.add_argument("--out", required=True, help="the Markdown file, e.g. reports/table5.md")
     rep.set_defaults(func=cmd_report)
+
+    ck = sub.add_parser(
+        "check", help="compare aggregated results with the paper (paper scale) or golden numbers (mini)",
+        description="Exit non-zero, printing a table of every number outside tolerance, when aggregated results "
+                    "(RESULTS/SCALE/tables/TABLE.csv, written by `zegclip report`) differ from the reference: the "
+                    "paper's numbers at paper scale, the committed golden numbers at mini scale.")
+    ck.add_argument("--tables", nargs="+", default=["table5"], choices=[t for t in TRAINED_TABLES if t != "tokens"])
+    ck.add_argument("--scale", choices=SCALES, default="mini")
+    ck.add_argument("--results", default="results")
+    ck.add_argument("--tolerance", action="append", default=[], metavar="METRIC=POINTS",
+                    help="override a metric's tolerance (default 2.0 points at paper scale)")
+    ck.add_argument("--golden", help="golden numbers (default: zegclip/paper/golden_mini.csv)")
+    ck.add_argument("--write-golden", action="store_true", help="write the golden numbers from these results")
+    ck.set_defaults(func=cmd_check)
 
     mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",
                           description="Build the embedded mini-world on which every table runs on a CPU.")

@@ -19,3 +19,22 @@ rule render_table:
     shell:
         "zegclip report --table {wildcards.table} --scale {params.scale} --results {params.results} "
         "--seeds {params.seeds} --out {output.md} > {log} 2>&1"
+
+
+rule check_results:
+    """Regression check of the rendered tables: the paper's numbers (paper scale) or golden ones (mini)."""
+    input:
+        csv=expand(f"{RESULTS}/tables/{{table}}.csv", table=config["check_tables"]),
+    output:
+        report=f"{RESULTS}/check.txt",
+    log:
+        f"{RESULTS}/logs/check_results.log",
+    conda:
+        "../../env/zegclip.yaml"
+    params:
+        scale=SCALE,
+        tables=" ".join(config["check_tables"]),
+        results=lambda wc, output: Path(output.report).parents[1],  # results/{scale}/check.txt
+    shell:
+        "zegclip check --scale {params.scale} --results {params.results} --tables {params.tables} "
+        "> {output.report} 2> {log}"

@@ -1,0 +1,60 @@
+"""zegclip check passes on matching numbers and fails, with a table, beyond tolerance."""
+import json
+
+from test_report import _write_results
+from zegclip.cli import main
+from zegclip.paper.runs import table_rows
+from zegclip.report import result_path
+
+
+def _paper_results(root, table, perturb=None):
+    """Results equal to the paper's numbers (one run may be moved by ``perturb`` points)."""
+    for row in table_rows(table):
+        path = result_path(root, "paper", row.run.key("paper"), 0, row.target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shift = perturb[1] if perturb and perturb[0] == (row.key, row.dataset) else 0.0
+        values = dict(zip(("pAcc", "mIoU_S", "mIoU_U", "hIoU"), row.reported))
+        path.write_text(json.dumps({"metrics": {k: v + shift for k, v in values.items()}}))
+
+
+def _report(root, scale, table, seeds=("0",)):
+    assert main(["report", "--table", table, "--scale", scale, "--results", str(root), "--seeds", *seeds,
+                 "--out", str(root / f"{table}.md")]) == 0
+
+
+def test_paper_scale_passes_within_and_fails_beyond_tolerance(tmp_path, capsys):
+    root = tmp_path / "results"
+    _paper_results(root, "table8", perturb=(("l4_12", "voc"), 1.5))
+    _report(root, "paper", "table8")
+    assert main(["check", "--scale", "paper", "--tables", "table8", "--results", str(root)]) == 0
+    _paper_results(root, "table8", perturb=(("l4_12", "voc"), 2.5))
+    _report(root, "paper", "table8")
+    capsys.readouterr()
+    assert main(["check", "--scale", "paper", "--tables", "table8", "--results", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "4 of 32 numbers are outside tolerance" in out
+    failures = [line for line in out.splitlines() if line.startswith("| table8")]
+    assert len(failures) == 4 and all("l4_12" in f and "2.5 |" in f and "nan" not in f for f in failures)
+    assert main(["check", "--scale", "paper", "--tables", "table8", "--results", str(root),
+                 "--tolerance", "pAcc=3", "--tolerance", "mIoU_S=3", "--tolerance", "mIoU_U=3",
+                 "--tolerance", "hIoU=3"]) == 0
+
+
+def test_mini_scale_uses_golden_numbers(tmp_path, capsys):
+    root = tmp_path / "results"
+    golden = tmp_path / "golden.csv"
+    _write_results(root, "table8", seeds=[0, 1])
+    _report(root, "mini", "table8", seeds=("0", "1"))
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden),
+                 "--write-golden"]) == 0
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden)]) == 0
+    _write_results(root, "table8", seeds=[0, 1], offset=40.0)  # every number moved by 40 points
+    _report(root, "mini", "table8", seeds=("0", "1"))
+    capsys.readouterr()
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden)]) == 1
+    assert "32 of 32 numbers are outside tolerance" in capsys.readouterr().out
+
+
+def test_missing_tables_are_a_clear_error(tmp_path, capsys):
+    assert main(["check", "--tables", "table5", "--results", str(tmp_path)]) == 2
+    assert "no aggregated results" in capsys.readouterr().err
