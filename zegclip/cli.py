@@ -13,8 +13,9 @@ from zegclip.config import (ConfigError, ModelConfig, RunConfig, from_dict, load
 
 def model_config(dataset: str, overrides: List[str]) -> ModelConfig:
     """Dataclass defaults <- the dataset's published preset <- ``--set`` overrides."""
-    data = merge(load_preset(dataset).get("model", {}), parse_overrides(overrides).get("model", {}))
-    unknown = set(parse_overrides(overrides)) - {"model"}
+    parsed = parse_overrides(overrides)
+    data = merge(load_preset(dataset).get("model", {}), parsed.get("model", {}))
+    unknown = set(parsed) - {"model"}
     if unknown:
         raise ConfigError(f"--set: unknown top-level key(s) {', '.join(sorted(unknown))}; expected model.*")
     return from_dict(ModelConfig, data, "model")
