@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from zegclip.config import AugmentConfig
+from zegclip.data.transforms import normalize
 from zegclip.io import atomic_path, write_json
 from zegclip.miniworld.render import render_single
 from zegclip.miniworld.spec import all_classes
@@ -45,12 +46,8 @@ class PretrainConfig:
 
 def _images(names, rng: np.random.Generator) -> torch.Tensor:
     """Normalised (B, 3, 32, 32) images, with the published ImageNet mean/std."""
-    aug = AugmentConfig()
     batch = np.stack([render_single(n, rng) for n in names]).astype(np.float32)
-    x = torch.from_numpy(batch).permute(0, 3, 1, 2)
-    mean = torch.tensor(aug.mean).view(1, 3, 1, 1)
-    std = torch.tensor(aug.std).view(1, 3, 1, 1)
-    return (x - mean) / std
+    return normalize(torch.from_numpy(batch).permute(0, 3, 1, 2), AugmentConfig())  # (B, 3, H, W)
 
 
 def multi_positive_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
