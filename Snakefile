@@ -22,6 +22,6 @@ include: "workflow/rules/efficiency.smk"
 
 rule all:
     input:
-        expand(f"{config['reports']}/table{{n}}.md", n=[2, 4, 5, 6, 7, 8, 9]),
-        expand(f"{RESULTS}/efficiency/{{dataset}}.json", dataset=config["efficiency_datasets"]),
+        expand(f"{config['reports']}/table{{n}}.md", n=[2, 3, 4, 5, 6, 7, 8, 9]),
+        expand(f"{config['reports']}/figures/{{figure}}.png", figure=FIGURES),
     default_target: True

@@ -50,3 +50,62 @@ def test_a_missing_result_is_a_clear_error(tmp_path, capsys):
     assert main(["report", "--table", "table8", "--results", str(tmp_path / "results"), "--seeds", "0", "1",
                  "--out", str(tmp_path / "t8.md")]) == 2
     assert "no result" in capsys.readouterr().err and not (tmp_path / "t8.md").exists()
+
+
+def test_table3_renders_the_efficiency_counts_beside_the_paper(tmp_path):
+    for ds, params, gflops in (("voc", 13.821, 110.38), ("coco", 14.651, 123.72)):
+        path = tmp_path / "results" / "mini" / "efficiency" / f"{ds}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"params_M": {"published_convention": params}, "gflops": {"total": gflops},
+                                    "throughput": {"images_per_s": 1.5, "device": "cpu", "precision": "fp32"}}))
+    out = tmp_path / "table3.md"
+    assert main(["report", "--table", "table3", "--results", str(tmp_path / "results"), "--out", str(out)]) == 0
+    md = out.read_text()
+    assert md.startswith("Table 3:") and "paper-scale model" in md
+    assert "ZegFormer (cited)" in md and "1829.3" in md  # cited rows as printed, nothing of ours
+    assert "13.8" in md and "+0.0" in md and "-0.2" in md  # 123.72 - 123.9
+    assert "1.50 (cpu, fp32)" in md
+
+
+def test_table3_without_efficiency_results_names_the_missing_file(tmp_path, capsys):
+    assert main(["report", "--table", "table3", "--results", str(tmp_path), "--out", str(tmp_path / "t3.md")]) != 0
+    assert "efficiency/voc.json" in capsys.readouterr().err
+    assert not (tmp_path / "t3.md").exists()
+
+
+def _write_per_class(root, seeds):
+    for row in table_rows("table2", "mini"):
+        for seed in seeds:
+            path = result_path(root, "mini", row.run.key("mini"), seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            per = {"green striped": 10.0 + seed, "sand": 40.0 + seed, "red plain": 70.0}
+            path.write_text(json.dumps({"metrics": {"pAcc": 1, "mIoU_S": 2, "mIoU_U": 3, "hIoU": 4},
+                                        "per_class_IoU": per,
+                                        "evaluation": {"unseen": ["green striped", "sand"]}}))
+
+
+def test_figures_are_drawn_from_the_results_tree(tmp_path):
+    from zegclip.figures import draw, per_class_frame
+
+    root = tmp_path / "results"
+    _write_per_class(root, seeds=[0, 1])
+    frame = per_class_frame(root, "mini", [0, 1])
+    assert set(frame["class"]) == {"green striped", "sand"}  # unseen classes only
+    assert set(frame["setting"]) == {"ZegCLIP (Ours)", "ZegCLIP+ST (Ours)"}
+    assert len(frame) == 2 * 2 * 2  # settings x classes x seeds
+    _write_results(root, "table8", seeds=[0, 1])
+    _write_results(root, "tokens", seeds=[0, 1])
+    for name in ("per_class_unseen", "prompt_depth", "prompt_tokens"):
+        out = tmp_path / "figures" / f"{name}.png"
+        assert main(["figure", "--name", name, "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 0
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fig = draw("prompt_depth", root, "mini", [0, 1])
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["1→1", "1→3", "1→6", "1→9", "1→12",
+                                                                     "10→12", "7→12", "4→12"]
+
+
+def test_a_figure_without_its_results_fails_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "f.png"
+    assert main(["figure", "--name", "prompt_tokens", "--results", str(tmp_path), "--seeds", "0",
+                 "--out", str(out)]) != 0
+    assert "no result" in capsys.readouterr().err and not out.exists()

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from zegclip.paper.runs import runs_for, table_rows
+from zegclip.paper.runs import TRAINED_TABLES, runs_for, table_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,11 +39,11 @@ def test_dry_run_at_paper_scale_plans_every_table(tmp_path):
     out = _snakemake("-n", "--cores", "1", "--config", "scale=paper", "seeds=1", f"results={tmp_path}/results",
                      f"reports={tmp_path}/reports")
     counts = _counts(out)
-    table_runs = {r.run.key("paper") for t in ("table2", "table4", "table5", "table6", "table7", "table8", "table9")
-                  for r in table_rows(t)}
+    table_runs = {r.run.key("paper") for t in TRAINED_TABLES for r in table_rows(t, "paper")}
     parents = {run.parent().key("paper") for run in runs_for(("table2", "table7"), "paper").values() if run.parent()}
     assert counts["train_run"] == len(table_runs | parents)
     assert counts["render_table"] == 7 and counts["evaluate_cross_dataset"] == 4 and counts["measure_efficiency"] == 2
+    assert counts["render_efficiency_table"] == 1 and counts["draw_figure"] == 3
 
 
 def test_slurm_profile_is_valid_and_plans_every_job_of_a_table(tmp_path):

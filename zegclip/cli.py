@@ -177,7 +177,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.rows:
         print("table\trow\tdataset\ttarget\trun")
         for table in args.tables:
-            for row in table_rows(table):
+            for row in table_rows(table, args.scale):
                 print(f"{table}\t{row.key}\t{row.dataset}\t{row.target or ''}\t{row.run.key(args.scale)}")
         return 0
     print("run\tparent\toverrides")
@@ -192,13 +192,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from zegclip.engine.provenance import git_commit
     from zegclip.io import atomic_path
-    from zegclip.report import collect, header, notes, render_latex, render_markdown, summarize, wide
+    from zegclip.report import collect, efficiency_frame, header, notes, render_latex, render_markdown, summarize, wide
 
     results = Path(args.results)
-    long = collect(args.table, results, args.scale, args.seeds)
-    summary = summarize(long)
-    frame = wide(summary)
     head = header(args.table, args.scale, args.seeds, git_commit()[:12], datetime.date.today().isoformat())
+    if args.table == "table3":  # the efficiency command's JSON, not training runs
+        frame = summary = efficiency_frame(results, args.scale)
+        head = head.split(" Scale:")[0] + (" Ours: the paper-scale model, counted by `zegclip efficiency` "
+                                          "(independent of weights and seeds); " + head.split("; commit ")[1])
+    else:
+        summary = summarize(collect(args.table, results, args.scale, args.seeds))
+        frame = wide(summary)
     out = Path(args.out)
     csv = results / args.scale / "tables" / f"{args.table}.csv"
     for path, text in ((out, render_markdown(frame, head, notes(args.table))),
@@ -207,6 +211,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         with atomic_path(path) as tmp:
             tmp.write_text(text)
     print(f"{out}, {out.with_suffix('.tex')} and {csv}: {len(frame)} rows, {len(args.seeds)} seed(s)")
+    return 0
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    from zegclip.figures import draw, save_figure
+
+    save_figure(draw(args.name, Path(args.results), args.scale, args.seeds), Path(args.out))
+    print(f"{args.out}: {args.name}, {args.scale} scale, seeds {' '.join(map(str, args.seeds))}")
     return 0
 
 
@@ -293,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_measure_args(b, batch=16, iters=10, warmup=3)
     b.set_defaults(func=cmd_bench)
 
-    from zegclip.paper.runs import SCALES, TRAINED_TABLES
+    from zegclip.paper.runs import FIGURES, SCALES, TRAINED_TABLES
 
     r = sub.add_parser("runs", help="the run sheet: which training runs the paper's tables need",
                        description="List every training run the chosen tables need, once each (rows shared "
@@ -308,12 +320,24 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Aggregate every row's results over seeds (mean ± std) and render the table as "
                                      "Markdown (OUT) and LaTeX (OUT with .tex), with the paper's numbers and Δ; the "
                                      "aggregated frame goes to RESULTS/SCALE/tables/TABLE.csv.")
-    rep.add_argument("--table", required=True, choices=[t for t in TRAINED_TABLES if t != "tokens"])
+    rep.add_argument("--table", required=True, choices=["table3"] + [t for t in TRAINED_TABLES if t != "tokens"],
+                     help="table3 reads RESULTS/SCALE/efficiency/{voc,coco}.json (zegclip efficiency --json)")
     rep.add_argument("--scale", choices=SCALES, default="mini")
     rep.add_argument("--results", default="results", help="the results tree (default: results)")
     rep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     rep.add_argument("--out", required=True, help="the Markdown file, e.g. reports/table5.md")
     rep.set_defaults(func=cmd_report)
+
+    fig = sub.add_parser("figure", help="draw a figure from results with seaborn (PNG, PDF or SVG by OUT's suffix)",
+                         description="per_class_unseen: IoU of each unseen COCO-Stuff class, inductive vs "
+                                     "self-training (Figure 5 analogue); prompt_depth: Table 8 as a line plot; "
+                                     "prompt_tokens: the prompt-token sweep. Error bars: std over seeds.")
+    fig.add_argument("--name", required=True, choices=FIGURES)
+    fig.add_argument("--scale", choices=SCALES, default="mini")
+    fig.add_argument("--results", default="results", help="the results tree (default: results)")
+    fig.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    fig.add_argument("--out", required=True, help="the image file, e.g. reports/figures/prompt_depth.png")
+    fig.set_defaults(func=cmd_figure)
 
     ck = sub.add_parser(
         "check", help="compare aggregated results with the paper (paper scale) or golden numbers (mini)",

@@ -4,6 +4,7 @@ The results tree, one folder per scale so that the scales never mix:
 
     results/{scale}/runs/{run_key}/seed{s}/results.json          a training run's evaluation
     results/{scale}/evals/{run_key}/seed{s}/{target}.json        Table 7: a run on another dataset
+    results/{scale}/efficiency/{dataset}.json                    Table 3: ``zegclip efficiency --json``
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def collect(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.Data
     """Long frame: one line per (row, dataset, metric, seed). A missing result is an error."""
     records: List[Dict[str, object]] = []
     metrics = metrics_of(table)
-    for row in table_rows(table):
+    for row in table_rows(table, scale):
         for seed in seeds:
             path = result_path(root, scale, row.run.key(scale), seed, row.target)
             if not path.is_file():
@@ -79,6 +80,33 @@ def wide(summary: pd.DataFrame) -> pd.DataFrame:
             line[f"{m['metric']}"] = _fmt(m["mean"], m["std"], m["seeds"])
             line[f"{m['metric']} paper"] = _num(m["paper"])
             line[f"{m['metric']} Δ"] = _num(m["delta"], signed=True)
+        lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
+    """Table 3: our #Params and GFLOPs of the paper-scale model beside the paper's; cited rows as
+    printed. FPS is the paper's (one GTX 1080Ti); ours is images/s on the measuring device."""
+    lines = []
+    for r in reported()["table3"]["rows"]:
+        params, gflops, fps = r["values"]
+        line = {"row": r["label"] + (" (cited)" if r.get("cited") else ""), "dataset": r["dataset"]}
+        if r.get("cited"):
+            ours: Dict[str, object] = {}
+        else:
+            path = root / scale / "efficiency" / f"{r['dataset']}.json"
+            if not path.is_file():
+                raise FileNotFoundError(f"table3 row {r['key']}: no {path}; run zegclip efficiency --json first")
+            ours = json.loads(path.read_text())
+        ours_params = ours.get("params_M", {}).get("published_convention")
+        ours_gflops = ours.get("gflops", {}).get("total")
+        line.update({"#Params (M)": _num(ours_params), "#Params paper": _num(params),
+                     "#Params Δ": _num(None if ours_params is None else ours_params - params, signed=True),
+                     "GFLOPs": _num(ours_gflops), "GFLOPs paper": _num(gflops),
+                     "GFLOPs Δ": _num(None if ours_gflops is None else ours_gflops - gflops, signed=True),
+                     "FPS paper (1080Ti)": _num(fps)})
+        t = ours.get("throughput")
+        line["images/s ours"] = f"{t['images_per_s']:.2f} ({t['device']}, {t['precision']})" if t else "–"
         lines.append(line)
     return pd.DataFrame(lines)
 

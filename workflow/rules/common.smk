@@ -1,7 +1,7 @@
 # The run sheet, from the package: every table row is a view of a run, each run trained once.
 from pathlib import Path
 
-from zegclip.paper.runs import TRAINED_TABLES, runs_for, table_rows
+from zegclip.paper.runs import FIGURES, TRAINED_TABLES, runs_for, table_rows
 
 SCALE = config["scale"]
 SEEDS = list(range(config["seeds"]))
@@ -18,7 +18,7 @@ def run_result(key, seed):
 def table_inputs(table):
     """Every result a rendered table needs: its rows' runs (Table 7: their evaluations), per seed."""
     out = []
-    for row in table_rows(table):
+    for row in table_rows(table, SCALE):
         key = row.run.key(SCALE)
         for seed in SEEDS:
             if row.target:
@@ -26,6 +26,15 @@ def table_inputs(table):
             else:
                 out.append(run_result(key, seed))
     return out
+
+
+def figure_inputs(figure):
+    """The results a figure draws on (zegclip.figures)."""
+    if figure == "per_class_unseen":
+        keys = {r.run.key(SCALE) for r in table_rows("table2", SCALE)
+                if r.dataset == "coco" and r.key in ("zegclip", "zegclip_st")}
+        return [run_result(key, seed) for key in sorted(keys) for seed in SEEDS]
+    return table_inputs({"prompt_depth": "table8", "prompt_tokens": "tokens"}[figure])
 
 
 def data_root(dataset):

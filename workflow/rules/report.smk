@@ -38,3 +38,44 @@ rule check_results:
     shell:
         "zegclip check --scale {params.scale} --results {params.results} --tables {params.tables} "
         "> {output.report} 2> {log}"
+
+
+rule render_efficiency_table:
+    """Table 3: the efficiency command's counts of the paper-scale model beside the paper's."""
+    input:
+        reports=expand(f"{RESULTS}/efficiency/{{dataset}}.json", dataset=["voc", "coco"]),
+    output:
+        md=f"{config['reports']}/table3.md",
+        tex=f"{config['reports']}/table3.tex",
+        csv=f"{RESULTS}/tables/table3.csv",
+    log:
+        f"{RESULTS}/logs/render_efficiency_table.log",
+    conda:
+        "../../env/zegclip.yaml"
+    params:
+        scale=SCALE,
+        results=lambda wc, output: Path(output.csv).parents[2],
+    shell:
+        "zegclip report --table table3 --scale {params.scale} --results {params.results} "
+        "--seeds 0 --out {output.md} > {log} 2>&1"
+
+
+rule draw_figure:
+    """A seaborn figure from the results tree: per-class unseen IoU, prompt depth, prompt tokens."""
+    input:
+        lambda wc: figure_inputs(wc.figure),
+    output:
+        image=f"{config['reports']}/figures/{{figure}}.png",
+    log:
+        f"{RESULTS}/logs/draw_figure/{{figure}}.log",
+    conda:
+        "../../env/zegclip.yaml"
+    wildcard_constraints:
+        figure="|".join(FIGURES),
+    params:
+        seeds=" ".join(map(str, SEEDS)),
+        scale=SCALE,
+        results=config["results"],
+    shell:
+        "zegclip figure --name {wildcards.figure} --scale {params.scale} --results {params.results} "
+        "--seeds {params.seeds} --out {output.image} > {log} 2>&1"

@@ -11,7 +11,7 @@ rule train_run:
     wildcard_constraints:
         run="[^/]+",
         seed=r"\d+",
-    threads: 2
+    threads: 8 if SCALE == "paper" else 1
     resources:
         gpus=1 if SCALE == "paper" else 0,
         mem_mb=32000 if SCALE == "paper" else 4000,
@@ -37,7 +37,7 @@ rule evaluate_cross_dataset:
     wildcard_constraints:
         run="[^/]+",
         seed=r"\d+",
-    threads: 2
+    threads: 8 if SCALE == "paper" else 1
     resources:
         gpus=1 if SCALE == "paper" else 0,
         mem_mb=16000 if SCALE == "paper" else 4000,

@@ -94,8 +94,9 @@ def _ours(rows: list) -> list:
     return [r for r in rows if not r.get("cited")]
 
 
-def table_rows(table: str) -> List[Row]:
-    """The rows we train for a paper table (``table2`` .. ``table9``, or ``tokens``)."""
+def table_rows(table: str, scale: Optional[str] = None) -> List[Row]:
+    """The rows we train for a paper table (``table2`` .. ``table9``, or ``tokens``, whose
+    counts depend on the scale: both sweeps when ``scale`` is None)."""
     rep = reported()
     out: List[Row] = []
     if table == "table2":
@@ -131,13 +132,15 @@ def table_rows(table: str) -> List[Row]:
             out.append(Row(table, r["key"], r["templates"], r["dataset"], Run(r["dataset"], templates=r["templates"]),
                            tuple(r["values"])))
     elif table == "tokens":
-        for n in TOKEN_SWEEP + PAPER_TOKEN_SWEEP:
+        sweep = {"mini": TOKEN_SWEEP, "paper": PAPER_TOKEN_SWEEP}.get(scale, TOKEN_SWEEP + PAPER_TOKEN_SWEEP)
+        for n in sweep:
             out.append(Row(table, f"p{n}", str(n), "voc", Run("voc", tokens=n), (None, None, None, None)))
     else:
         raise KeyError(f"unknown table {table!r}; expected table2, table4..table9 or tokens")
     return out
 
 
+FIGURES = ("per_class_unseen", "prompt_depth", "prompt_tokens")  # drawn by zegclip.figures
 TRAINED_TABLES = ("table2", "table4", "table5", "table6", "table7", "table8", "table9", "tokens")
 
 
@@ -145,9 +148,7 @@ def runs_for(tables: Tuple[str, ...], scale: str) -> Dict[str, Run]:
     """Every run the tables need (self-training parents included), once each, by key."""
     runs: Dict[str, Run] = {}
     for table in tables:
-        for row in table_rows(table):
-            if table == "tokens" and row.run.tokens not in (TOKEN_SWEEP if scale == "mini" else PAPER_TOKEN_SWEEP):
-                continue
+        for row in table_rows(table, scale):
             for run in (row.run, row.run.parent()):
                 if run is not None:
                     runs.setdefault(run.key(scale), run)

@@ -1,0 +1,93 @@
+"""Figures with seaborn, from the same results tree as the tables (see ``zegclip.report``).
+
+    per_class_unseen  IoU of every unseen COCO-Stuff class, inductive vs self-training
+                      (the paper's Figure 5 analogue), bars with error bars over seeds
+    prompt_depth      Table 8: unseen mIoU and hIoU per prompted layer range, ours and the paper's
+    prompt_tokens     the prompt-token sweep: unseen mIoU and hIoU per token count
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from zegclip.io import atomic_path  # noqa: E402
+from zegclip.paper.runs import FIGURES, table_rows  # noqa: E402
+from zegclip.report import collect, result_path  # noqa: E402
+
+SWEEP_METRICS = ("mIoU_U", "hIoU")
+
+
+def per_class_frame(root: Path, scale: str, seeds: Sequence[int], dataset: str = "coco") -> pd.DataFrame:
+    """One line per (setting, unseen class, seed) from Table 2's inductive and ST runs."""
+    records: List[Dict[str, object]] = []
+    for row in table_rows("table2", scale):
+        if row.dataset != dataset or row.key not in ("zegclip", "zegclip_st"):
+            continue
+        for seed in seeds:
+            path = result_path(root, scale, row.run.key(scale), seed)
+            if not path.is_file():
+                raise FileNotFoundError(f"figure per_class_unseen: no result {path}; train that run first")
+            result = json.loads(path.read_text())
+            for name in result["evaluation"]["unseen"]:
+                records.append({"setting": row.label, "class": name, "seed": seed,
+                                "IoU": result["per_class_IoU"][name]})
+    return pd.DataFrame.from_records(records)
+
+
+def sweep_frame(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
+    """Long frame of a sweep (Table 8 or the token sweep), unseen mIoU and hIoU only."""
+    long = collect(table, root, scale, seeds)
+    return long[long["metric"].isin(SWEEP_METRICS)]
+
+
+def _sweep_plot(long: pd.DataFrame, xlabel: str, title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    order = list(dict.fromkeys(long["label"]))
+    sns.pointplot(data=long, x="label", y="ours", hue="metric", order=order, errorbar="sd", capsize=0.15,
+                  dodge=0.2, ax=ax)
+    paper = long.drop_duplicates(["label", "metric"]).dropna(subset=["paper"])
+    if len(paper):
+        sns.pointplot(data=paper, x="label", y="paper", hue="metric", order=order, linestyles="--",
+                      markers="x", errorbar=None, ax=ax, palette="pastel")
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles, [f"{lab} (ours)" for lab in labels[:len(SWEEP_METRICS)]]
+                  + [f"{lab} (paper)" for lab in labels[len(SWEEP_METRICS):]], fontsize=8)
+    ax.set(xlabel=xlabel, ylabel="score (%)", title=title)
+    return fig
+
+
+def draw(name: str, root: Path, scale: str, seeds: Sequence[int]) -> plt.Figure:
+    """One of ``FIGURES`` as a matplotlib figure."""
+    n = f"{scale} scale, {len(seeds)} seed(s), mean ± std"
+    if name == "per_class_unseen":
+        frame = per_class_frame(root, scale, seeds)
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        sns.barplot(data=frame, x="class", y="IoU", hue="setting", errorbar="sd", capsize=0.1, ax=ax)
+        ax.set(xlabel="unseen class (COCO-Stuff)", ylabel="IoU (%)", title=f"Per-class unseen IoU ({n})")
+        ax.tick_params(axis="x", labelrotation=30)
+    elif name == "prompt_depth":
+        fig = _sweep_plot(sweep_frame("table8", root, scale, seeds), "prompted layers",
+                          f"Depth of deep prompt tuning, VOC ({n})")
+    elif name == "prompt_tokens":
+        fig = _sweep_plot(sweep_frame("tokens", root, scale, seeds), "prompt tokens per layer",
+                          f"Prompt-token count, VOC ({n})")
+    else:
+        raise KeyError(f"unknown figure {name!r}; expected one of {', '.join(FIGURES)}")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: plt.Figure, out: Path) -> None:
+    """Write ``fig`` to ``out`` (format from its suffix) atomically."""
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=out.suffix.lstrip("."), dpi=150)
+    plt.close(fig)
