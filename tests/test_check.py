@@ -58,3 +58,19 @@ def test_mini_scale_uses_golden_numbers(tmp_path, capsys):
 def test_missing_tables_are_a_clear_error(tmp_path, capsys):
     assert main(["check", "--tables", "table5", "--results", str(tmp_path)]) == 2
     assert "no aggregated results" in capsys.readouterr().err
+
+
+def test_a_claim_that_stops_holding_fails_the_check(tmp_path, capsys):
+    from zegclip.check import Claim, check_claims
+    from zegclip.report import collect, summarize
+
+    root = tmp_path / "results"
+    _write_results(root, "table8", seeds=[0])  # every row the same numbers
+    summary = summarize(collect("table8", root, "mini", [0]))
+    claim = Claim("deep prompts beat shallow ones", "table8", "voc", "l1_12", ("l1", "l1_3"))
+    failures = check_claims(summary, [claim])
+    assert len(failures) == 2 * 2 and set(failures["than"]) == {"l1", "l1_3"}  # ties do not hold
+    moved = summary.copy()
+    moved.loc[moved["row"] == "l1_12", "mean"] += 1.0
+    assert check_claims(moved, [claim]).empty
+    assert check_claims(moved, [Claim("other table", "table5", "voc", "dpt_nel_rd", ("ft_nel_rd",))]).empty

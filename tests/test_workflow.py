@@ -52,3 +52,57 @@ def test_slurm_profile_is_valid_and_plans_every_job_of_a_table(tmp_path):
     counts = _counts(out)
     assert counts["train_run"] == 24 and counts["render_table"] == 1
     assert "slurm_partition" in (ROOT / "workflow/profiles/slurm/config.yaml").read_text()
+
+
+def test_killed_workflow_restarts_without_redoing_finished_runs(tmp_path):
+    """A real (tiny) mini DAG: kill the whole process group mid-run, start again; finished runs
+    are kept as they were, the interrupted one resumes, and no result is partial."""
+    import json
+    import shutil
+    import signal
+    import time
+
+    for part in ("Snakefile", "workflow", "env"):  # its own working directory: its own .snakemake
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, tmp_path / part)
+    rows = [r for r in table_rows("table8", "mini") if r.key in ("l1", "l1_3", "l1_6")]
+    targets = [f"results/mini/runs/{r.run.key('mini')}/seed0/results.json" for r in rows]
+    (tmp_path / "tiny.yaml").write_text(
+        "seeds: 1\nmini: {world: data, world_seed: 0, clip_steps: 2, train_images: 24, val_images: 6}\n"
+        "extra_sets: [train.iters=6, train.batch=4, train.checkpoint_every=3]\n")
+    args = ["--cores", "1", *targets, "--configfile", "tiny.yaml"]  # --configfile takes several values
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "ZEGCLIP_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "snakemake", *args]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    logs = tmp_path / "results" / "mini" / "logs" / "train_run"
+
+    def started_after_a_finished_one():  # so snakemake has recorded the finished run as complete
+        done = sum((tmp_path / t).exists() for t in targets)
+        return done >= 1 and len(list(logs.rglob("*.log"))) > done
+
+    while not started_after_a_finished_one() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.5)  # the next run is under way
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {t: ((tmp_path / t).read_bytes(), (tmp_path / t).stat().st_mtime_ns)
+                for t in targets if (tmp_path / t).exists()}
+    assert 1 <= len(finished) < len(targets), "the kill did not land between two runs"
+
+    def again(*extra):
+        done = subprocess.run(cmd[:3] + list(extra) + cmd[3:], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return done.stdout + done.stderr
+
+    again("--unlock")  # a hard kill leaves snakemake's lock and incomplete markers behind
+    out = again("--rerun-incomplete")
+    for t, (content, mtime) in finished.items():  # finished runs were not redone
+        assert (tmp_path / t).read_bytes() == content and (tmp_path / t).stat().st_mtime_ns == mtime
+    assert _counts(out)["train_run"] == len(targets) - len(finished)
+    for target in targets:
+        result = json.loads((tmp_path / target).read_text())
+        assert result["config"]["train"]["iters"] == 6
+    assert not list((tmp_path / "results").rglob("*.tmp"))

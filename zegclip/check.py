@@ -8,8 +8,9 @@ spread justifies. Every aggregated row outside its tolerance is a failure.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import pandas as pd
 
@@ -72,3 +73,38 @@ def parse_tolerances(items: List[str]) -> Dict[str, float]:
         except ValueError:
             raise ValueError(f"--tolerance {item!r}: expected METRIC=POINTS, e.g. mIoU_U=3") from None
     return out
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A qualitative claim of the paper: row ``better`` beats each of ``worse`` on ``metrics``
+    (means over seeds), in one table and dataset."""
+
+    text: str
+    table: str
+    dataset: str
+    better: str
+    worse: Tuple[str, ...]
+    metrics: Tuple[str, ...] = ("mIoU_U", "hIoU")
+
+
+# The paper's claims that hold in the mini-world (measured over three seeds; README, "The
+# mini-world"); `zegclip check --scale mini` fails when one stops holding.
+MINI_CLAIMS: Tuple[Claim, ...] = ()
+
+
+def check_claims(summary: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFrame:
+    """One line per (claim, worse row, metric) that does not hold; claims on tables absent from
+    ``summary`` are skipped."""
+    failures = []
+    for c in claims:
+        part = summary[(summary["table"] == c.table) & (summary["dataset"] == c.dataset)]
+        if part.empty:
+            continue
+        mean = {(r["row"], r["metric"]): r["mean"] for _, r in part.iterrows()}
+        for other in c.worse:
+            for m in c.metrics:
+                if not mean[(c.better, m)] > mean[(other, m)]:
+                    failures.append({"claim": c.text, "metric": m, c.better: mean[(c.better, m)],
+                                     "than": other, "theirs": mean[(other, m)]})
+    return pd.DataFrame(failures)

@@ -192,7 +192,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from zegclip.engine.provenance import git_commit
     from zegclip.io import atomic_path
-    from zegclip.report import collect, efficiency_frame, header, notes, render_latex, render_markdown, summarize, wide
+    from zegclip.report import (collect, efficiency_frame, header, notes, reference_notes, render_latex,
+                                render_markdown, summarize, wide)
 
     results = Path(args.results)
     head = header(args.table, args.scale, args.seeds, git_commit()[:12], datetime.date.today().isoformat())
@@ -203,10 +204,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         summary = summarize(collect(args.table, results, args.scale, args.seeds))
         frame = wide(summary)
+    flags = notes(args.table)
+    if args.table != "table3":
+        flags += reference_notes(results, args.scale, list(dict.fromkeys(summary["dataset"])))
     out = Path(args.out)
     csv = results / args.scale / "tables" / f"{args.table}.csv"
-    for path, text in ((out, render_markdown(frame, head, notes(args.table))),
-                       (out.with_suffix(".tex"), render_latex(frame, head, notes(args.table))),
+    for path, text in ((out, render_markdown(frame, head, flags)),
+                       (out.with_suffix(".tex"), render_latex(frame, head, flags)),
                        (csv, summary.to_csv(index=False))):
         with atomic_path(path) as tmp:
             tmp.write_text(text)
@@ -225,7 +229,8 @@ def cmd_figure(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from zegclip.check import GOLDEN, compare, golden_from, load_tables, parse_tolerances, read_frame
+    from zegclip.check import (GOLDEN, MINI_CLAIMS, check_claims, compare, golden_from, load_tables,
+                               parse_tolerances, read_frame)
     from zegclip.io import atomic_path
 
     summary = load_tables(Path(args.results), args.scale, args.tables)
@@ -241,12 +246,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise ConfigError(str(err)) from err
     golden = read_frame(golden_path) if golden_path.is_file() else None
     bad = compare(summary, args.scale, tolerances, golden)
+    claims = check_claims(summary, MINI_CLAIMS if args.scale == "mini" else ())
     if len(bad):
         print(f"{len(bad)} of {len(summary)} numbers are outside tolerance ({args.scale} scale):")
         print(tabulate(bad, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
-        return 1
-    print(f"all {len(summary)} numbers within tolerance ({args.scale} scale, tables {', '.join(args.tables)})")
-    return 0
+    else:
+        print(f"all {len(summary)} numbers within tolerance ({args.scale} scale, tables {', '.join(args.tables)})")
+    if len(claims):
+        print(f"{len(claims)} qualitative claim(s) do not hold:")
+        print(tabulate(claims, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
+    elif args.scale == "mini":
+        print(f"the paper's claims that hold in the mini-world still hold ({len(MINI_CLAIMS)} checked)")
+    return 1 if len(bad) or len(claims) else 0
 
 
 def cmd_prepare_weights(args: argparse.Namespace) -> int:

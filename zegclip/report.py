@@ -125,6 +125,25 @@ def notes(table: str) -> List[str]:
     return []
 
 
+def reference_notes(root: Path, scale: str, datasets: Sequence[str]) -> List[str]:
+    """Mini scale: the chance and attribute-only scores of each dataset (``zegclip mini
+    references``, written to RESULTS/mini/references/mini_{dataset}.json) beside the table."""
+    if scale != "mini":
+        return []
+    out = []
+    for ds in datasets:
+        path = root / scale / "references" / f"mini_{ds}.json"
+        if not path.is_file():
+            out.append(f"References for mini_{ds} not computed (zegclip mini references --dataset mini_{ds} "
+                       f"--output {path}).")
+            continue
+        ref = json.loads(path.read_text())
+        scores = ", ".join(f"{name.replace('_', ' ')} {ref[name]['mIoU_U']:.1f}"
+                           for name in ("uniform_chance", "colour_only", "texture_only"))
+        out.append(f"References, mini_{ds} unseen mIoU: {scores} (transfer must beat them).")
+    return out
+
+
 def render_markdown(frame: pd.DataFrame, head: str, flags: List[str]) -> str:
     body = frame.to_markdown(index=False, disable_numparse=True)
     return "\n\n".join([head, body, *[f"Note: {f}" for f in flags]]) + "\n"

@@ -16,8 +16,12 @@ def run_result(key, seed):
 
 
 def table_inputs(table):
-    """Every result a rendered table needs: its rows' runs (Table 7: their evaluations), per seed."""
+    """Every result a rendered table needs: its rows' runs (Table 7: their evaluations), per seed;
+    at mini scale also the reference scores of its datasets."""
     out = []
+    if SCALE == "mini":
+        datasets = dict.fromkeys(r.dataset for r in table_rows(table, SCALE))
+        out += [f"{RESULTS}/references/mini_{ds}.json" for ds in datasets]
     for row in table_rows(table, SCALE):
         key = row.run.key(SCALE)
         for seed in SEEDS:
@@ -48,13 +52,14 @@ def data_root(dataset):
 def run_overrides(wildcards):
     run = RUNS[wildcards.run]
     sets = run.overrides(SCALE) + [f"train.seed={wildcards.seed}", f"data.root={data_root(run.dataset)}"]
+    sets += config["extra_sets"]
     if SCALE == "mini":
         sets.append(f"model.clip.pretrained={MINI_CLIP}")
     else:
         sets.append(f"model.clip.pretrained={config['paper']['pretrained']}")
     parent = run.parent()
     if parent is not None:
-        half = parent.config(SCALE).train.iters // 2
+        half = parent.config(SCALE, config["extra_sets"]).train.iters // 2
         sets.append(f"train.init_from={RESULTS}/runs/{parent.key(SCALE)}/seed{wildcards.seed}/checkpoints/iter_{half}.pt")
     return " ".join(f"--set {s}" for s in sets)
 

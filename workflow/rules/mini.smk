@@ -8,9 +8,12 @@ rule generate_world:
         "../../env/zegclip.yaml"
     params:
         seed=config["mini"]["world_seed"],
+        train=config["mini"]["train_images"],
+        val=config["mini"]["val_images"],
         world=lambda wc, output: Path(output.marker).parent,
     shell:
-        "zegclip mini world --out {params.world} --seed {params.seed} > {log} 2>&1"
+        "zegclip mini world --out {params.world} --seed {params.seed} --train {params.train} --val {params.val} "
+        "> {log} 2>&1"
 
 
 rule pretrain_clip:
@@ -19,6 +22,8 @@ rule pretrain_clip:
         weights=MINI_CLIP,
     log:
         f"{RESULTS}/logs/pretrain_clip.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/pretrain_clip.tsv"
     conda:
         "../../env/zegclip.yaml"
     threads: 2

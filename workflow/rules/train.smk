@@ -6,6 +6,8 @@ rule train_run:
         results=f"{RESULTS}/runs/{{run}}/seed{{seed}}/results.json",
     log:
         f"{RESULTS}/logs/train_run/{{run}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_run/{{run}}/seed{{seed}}.tsv"
     conda:
         "../../env/zegclip.yaml"
     wildcard_constraints:
