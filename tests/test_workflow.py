@@ -106,3 +106,15 @@ def test_killed_workflow_restarts_without_redoing_finished_runs(tmp_path):
         result = json.loads((tmp_path / target).read_text())
         assert result["config"]["train"]["iters"] == 6
     assert not list((tmp_path / "results").rglob("*.tmp"))
+
+
+def test_paper_scale_runs_on_several_gpus_through_torchrun(tmp_path):
+    (tmp_path / "gpus.yaml").write_text(
+        "scale: paper\nseeds: 1\npaper: {data_root: {voc: /data/voc, coco: /data/coco, context: /data/ctx}, "
+        "pretrained: openai, gpus_per_run: 4}\n")
+    key = next(r.run.key("paper") for r in table_rows("table5", "paper") if r.key == "dpt_nel_rd")
+    target = f"{tmp_path}/results/paper/runs/{key}/seed0/results.json"
+    out = _snakemake("-n", "-p", "--cores", "1", target, "--configfile", str(tmp_path / "gpus.yaml"),
+                     "--config", f"results={tmp_path}/results")
+    assert "torchrun --standalone --nproc_per_node=4 -m zegclip.cli train --preset voc" in out
+    assert "gpus=4" in out

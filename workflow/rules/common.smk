@@ -9,6 +9,7 @@ RESULTS = f"{config['results']}/{SCALE}"
 RUNS = runs_for(TRAINED_TABLES, SCALE)
 WORLD = config["mini"]["world"]
 MINI_CLIP = f"{WORLD}/clip/ZegCLIP-Mini.safetensors"
+GPUS_PER_RUN = config["paper"]["gpus_per_run"] if SCALE == "paper" else 0
 
 
 def run_result(key, seed):

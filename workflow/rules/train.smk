@@ -15,15 +15,18 @@ rule train_run:
         seed=r"\d+",
     threads: 8 if SCALE == "paper" else 1
     resources:
-        gpus=1 if SCALE == "paper" else 0,
+        gpus=GPUS_PER_RUN,
         mem_mb=32000 if SCALE == "paper" else 4000,
         runtime=720 if SCALE == "paper" else 20,
     params:
+        # several GPUs of one node: torchrun splits the same global batch over them
+        launcher=(f"torchrun --standalone --nproc_per_node={GPUS_PER_RUN} -m zegclip.cli"
+                  if GPUS_PER_RUN > 1 else "zegclip"),
         overrides=run_overrides,
         preset=lambda wc: ("mini_" if SCALE == "mini" else "") + RUNS[wc.run].dataset,
         out=lambda wc: f"{RESULTS}/runs/{wc.run}/seed{wc.seed}",
     shell:
-        "zegclip train --preset {params.preset} --out {params.out} {params.overrides} > {log} 2>&1"
+        "{params.launcher} train --preset {params.preset} --out {params.out} {params.overrides} > {log} 2>&1"
 
 
 rule evaluate_cross_dataset:
