@@ -117,7 +117,7 @@ def test_mini_tables_show_the_reference_scores(tmp_path):
     refs = {name: {"pAcc": 1.0, "mIoU_S": 1.0, "mIoU_U": value, "hIoU": 1.0}
             for name, value in (("uniform_chance", 2.5), ("colour_only", 14.9), ("texture_only", 24.2))}
     (root / "mini" / "references").mkdir(parents=True)
-    (root / "mini" / "references" / "mini_voc.json").write_text(json.dumps(refs))
+    (root / "mini" / "references" / "mini_voc.json").write_text(json.dumps({"dataset": "mini_voc", "references": refs}))
     out = tmp_path / "t8.md"
     assert main(["report", "--table", "table8", "--results", str(root), "--seeds", "0", "--out", str(out)]) == 0
     assert "mini_voc unseen mIoU: uniform chance 2.5, colour only 14.9, texture only 24.2" in out.read_text()

@@ -137,7 +137,7 @@ def reference_notes(root: Path, scale: str, datasets: Sequence[str]) -> List[str
             out.append(f"References for mini_{ds} not computed (zegclip mini references --dataset mini_{ds} "
                        f"--output {path}).")
             continue
-        ref = json.loads(path.read_text())
+        ref = json.loads(path.read_text())["references"]  # as `zegclip mini references` writes it
         scores = ", ".join(f"{name.replace('_', ' ')} {ref[name]['mIoU_U']:.1f}"
                            for name in ("uniform_chance", "colour_only", "texture_only"))
         out.append(f"References, mini_{ds} unseen mIoU: {scores} (transfer must beat them).")
