@@ -1,5 +1,6 @@
 """zegclip check passes on matching numbers and fails, with a table, beyond tolerance."""
 import json
+from pathlib import Path
 
 from test_report import _write_results
 from zegclip.cli import main
@@ -74,3 +75,28 @@ def test_a_claim_that_stops_holding_fails_the_check(tmp_path, capsys):
     moved.loc[moved["row"] == "l1_12", "mean"] += 1.0
     assert check_claims(moved, [claim]).empty
     assert check_claims(moved, [Claim("other table", "table5", "voc", "dpt_nel_rd", ("ft_nel_rd",))]).empty
+
+
+def test_committed_mini_table5_passes_and_a_perturbed_result_fails(tmp_path, capsys):
+    import pandas as pd
+
+    from zegclip.check import GOLDEN, read_frame
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "mini" / "tables" / "table5.csv"
+    target = tmp_path / "mini" / "tables" / "table5.csv"
+    target.parent.mkdir(parents=True)
+    frame = read_frame(committed)
+    frame.to_csv(target, index=False)
+    assert main(["check", "--tables", "table5", "--results", str(tmp_path)]) == 0
+    assert "claims that hold in the mini-world still hold" in capsys.readouterr().out
+
+    golden = read_frame(GOLDEN)
+    hit = (frame["row"] == "dpt_nel_rd") & (frame["dataset"] == "voc") & (frame["metric"] == "mIoU_U")
+    tol = golden.loc[(golden["row"] == "dpt_nel_rd") & (golden["dataset"] == "voc")
+                     & (golden["metric"] == "mIoU_U"), "tolerance"].item()
+    frame.loc[hit, "mean"] -= tol + 0.5  # ZegCLIP's unseen mIoU drops beyond tolerance
+    pd.DataFrame(frame).to_csv(target, index=False)
+    assert main(["check", "--tables", "table5", "--results", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "1 of 96 numbers are outside tolerance" in out
+    assert "| table5  | dpt_nel_rd | voc" in out and "mIoU_U" in out
