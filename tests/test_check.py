@@ -82,7 +82,7 @@ def test_committed_mini_table5_passes_and_a_perturbed_result_fails(tmp_path, cap
 
     from zegclip.check import GOLDEN, read_frame
 
-    committed = Path(__file__).resolve().parents[1] / "results" / "mini" / "tables" / "table5.csv"
+    committed = Path(__file__).resolve().parents[1] / "results" / "mini" / "reference" / "table5.csv"
     target = tmp_path / "mini" / "tables" / "table5.csv"
     target.parent.mkdir(parents=True)
     frame = read_frame(committed)
