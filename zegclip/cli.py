@@ -197,15 +197,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     results = Path(args.results)
     head = header(args.table, args.scale, args.seeds, git_commit()[:12], datetime.date.today().isoformat())
+    flags = notes(args.table)
     if args.table == "table3":  # the efficiency command's JSON, not training runs
         frame = summary = efficiency_frame(results, args.scale)
-        head = head.split(" Scale:")[0] + (" Ours: the paper-scale model, counted by `zegclip efficiency` "
-                                          "(independent of weights and seeds); " + head.split("; commit ")[1])
     else:
         summary = summarize(collect(args.table, results, args.scale, args.seeds))
         frame = wide(summary)
-    flags = notes(args.table)
-    if args.table != "table3":
         flags += reference_notes(results, args.scale, list(dict.fromkeys(summary["dataset"])))
     out = Path(args.out)
     csv = results / args.scale / "tables" / f"{args.table}.csv"

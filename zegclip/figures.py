@@ -19,18 +19,16 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from zegclip.io import atomic_path  # noqa: E402
-from zegclip.paper.runs import FIGURES, table_rows  # noqa: E402
+from zegclip.paper.runs import FIGURE_TABLES, FIGURES, figure_rows  # noqa: E402
 from zegclip.report import collect, result_path  # noqa: E402
 
 SWEEP_METRICS = ("mIoU_U", "hIoU")
 
 
-def per_class_frame(root: Path, scale: str, seeds: Sequence[int], dataset: str = "coco") -> pd.DataFrame:
-    """One line per (setting, unseen class, seed) from Table 2's inductive and ST runs."""
+def per_class_frame(root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
+    """One line per (setting, unseen class, seed) from Table 2's inductive and ST COCO runs."""
     records: List[Dict[str, object]] = []
-    for row in table_rows("table2", scale):
-        if row.dataset != dataset or row.key not in ("zegclip", "zegclip_st"):
-            continue
+    for row in figure_rows("per_class_unseen", scale):
         for seed in seeds:
             path = result_path(root, scale, row.run.key(scale), seed)
             if not path.is_file():
@@ -44,7 +42,7 @@ def per_class_frame(root: Path, scale: str, seeds: Sequence[int], dataset: str =
 
 def sweep_frame(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
     """Long frame of a sweep (Table 8 or the token sweep), unseen mIoU and hIoU only."""
-    long = collect(table, root, scale, seeds)
+    long = collect(table, root, scale, seeds)  # the figure's rows: every row of the table
     return long[long["metric"].isin(SWEEP_METRICS)]
 
 
@@ -74,10 +72,10 @@ def draw(name: str, root: Path, scale: str, seeds: Sequence[int]) -> plt.Figure:
         ax.set(xlabel="unseen class (COCO-Stuff)", ylabel="IoU (%)", title=f"Per-class unseen IoU ({n})")
         ax.tick_params(axis="x", labelrotation=30)
     elif name == "prompt_depth":
-        fig = _sweep_plot(sweep_frame("table8", root, scale, seeds), "prompted layers",
+        fig = _sweep_plot(sweep_frame(FIGURE_TABLES[name], root, scale, seeds), "prompted layers",
                           f"Depth of deep prompt tuning, VOC ({n})")
     elif name == "prompt_tokens":
-        fig = _sweep_plot(sweep_frame("tokens", root, scale, seeds), "prompt tokens per layer",
+        fig = _sweep_plot(sweep_frame(FIGURE_TABLES[name], root, scale, seeds), "prompt tokens per layer",
                           f"Prompt-token count, VOC ({n})")
     else:
         raise KeyError(f"unknown figure {name!r}; expected one of {', '.join(FIGURES)}")

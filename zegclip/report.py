@@ -113,8 +113,11 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
 
 def header(table: str, scale: str, seeds: Sequence[int], commit: str, date: str) -> str:
     caption = reported()[table]["caption"]
-    return (f"{table.replace('table', 'Table ')}: {caption} Scale: {scale}; seeds: {len(seeds)} "
-            f"({', '.join(map(str, seeds))}), mean ± std; commit {commit}; {date}.")
+    if table == "table3":  # not a view of training runs: no scale, no seeds
+        scope = "Ours: the paper-scale model, counted by `zegclip efficiency` (independent of weights and seeds)"
+    else:
+        scope = f"Scale: {scale}; seeds: {len(seeds)} ({', '.join(map(str, seeds))}), mean ± std"
+    return f"{table.replace('table', 'Table ')}: {caption} {scope}; commit {commit}; {date}."
 
 
 def notes(table: str) -> List[str]:

@@ -1,7 +1,7 @@
 # The run sheet, from the package: every table row is a view of a run, each run trained once.
 from pathlib import Path
 
-from zegclip.paper.runs import FIGURES, TRAINED_TABLES, runs_for, table_rows
+from zegclip.paper.runs import FIGURES, TRAINED_TABLES, figure_rows, runs_for, table_rows
 
 SCALE = config["scale"]
 SEEDS = list(range(config["seeds"]))
@@ -35,11 +35,8 @@ def table_inputs(table):
 
 def figure_inputs(figure):
     """The results a figure draws on (zegclip.figures)."""
-    if figure == "per_class_unseen":
-        keys = {r.run.key(SCALE) for r in table_rows("table2", SCALE)
-                if r.dataset == "coco" and r.key in ("zegclip", "zegclip_st")}
-        return [run_result(key, seed) for key in sorted(keys) for seed in SEEDS]
-    return table_inputs({"prompt_depth": "table8", "prompt_tokens": "tokens"}[figure])
+    keys = dict.fromkeys(r.run.key(SCALE) for r in figure_rows(figure, SCALE))
+    return [run_result(key, seed) for key in keys for seed in SEEDS]
 
 
 def data_root(dataset):

@@ -141,6 +141,15 @@ def table_rows(table: str, scale: Optional[str] = None) -> List[Row]:
 
 
 FIGURES = ("per_class_unseen", "prompt_depth", "prompt_tokens")  # drawn by zegclip.figures
+FIGURE_TABLES = {"per_class_unseen": "table2", "prompt_depth": "table8", "prompt_tokens": "tokens"}
+
+
+def figure_rows(figure: str, scale: str) -> List[Row]:
+    """The table rows a figure draws on (their runs' results are its inputs)."""
+    rows = table_rows(FIGURE_TABLES[figure], scale)
+    if figure == "per_class_unseen":  # the paper's Figure 5: COCO-Stuff, inductive vs self-training
+        rows = [r for r in rows if r.dataset == "coco" and r.key in ("zegclip", "zegclip_st")]
+    return rows
 TRAINED_TABLES = ("table2", "table4", "table5", "table6", "table7", "table8", "table9", "tokens")
 
 
