@@ -23,6 +23,8 @@ from zegclip.paper.runs import FIGURE_TABLES, FIGURES, figure_rows  # noqa: E402
 from zegclip.report import collect, result_path  # noqa: E402
 
 SWEEP_METRICS = ("mIoU_U", "hIoU")
+SWEEPS = {"prompt_depth": ("prompted layers", "Depth of deep prompt tuning, VOC"),  # x label, title
+          "prompt_tokens": ("prompt tokens per layer", "Prompt-token count, VOC")}
 
 
 def per_class_frame(root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
@@ -71,12 +73,9 @@ def draw(name: str, root: Path, scale: str, seeds: Sequence[int]) -> plt.Figure:
         sns.barplot(data=frame, x="class", y="IoU", hue="setting", errorbar="sd", capsize=0.1, ax=ax)
         ax.set(xlabel="unseen class (COCO-Stuff)", ylabel="IoU (%)", title=f"Per-class unseen IoU ({n})")
         ax.tick_params(axis="x", labelrotation=30)
-    elif name == "prompt_depth":
-        fig = _sweep_plot(sweep_frame(FIGURE_TABLES[name], root, scale, seeds), "prompted layers",
-                          f"Depth of deep prompt tuning, VOC ({n})")
-    elif name == "prompt_tokens":
-        fig = _sweep_plot(sweep_frame(FIGURE_TABLES[name], root, scale, seeds), "prompt tokens per layer",
-                          f"Prompt-token count, VOC ({n})")
+    elif name in SWEEPS:
+        xlabel, title = SWEEPS[name]
+        fig = _sweep_plot(sweep_frame(FIGURE_TABLES[name], root, scale, seeds), xlabel, f"{title} ({n})")
     else:
         raise KeyError(f"unknown figure {name!r}; expected one of {', '.join(FIGURES)}")
     fig.tight_layout()

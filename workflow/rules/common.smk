@@ -19,11 +19,11 @@ def run_result(key, seed):
 def table_inputs(table):
     """Every result a rendered table needs: its rows' runs (Table 7: their evaluations), per seed;
     at mini scale also the reference scores of its datasets."""
+    rows = table_rows(table, SCALE)
     out = []
     if SCALE == "mini":
-        datasets = dict.fromkeys(r.dataset for r in table_rows(table, SCALE))
-        out += [f"{RESULTS}/references/mini_{ds}.json" for ds in datasets]
-    for row in table_rows(table, SCALE):
+        out += [f"{RESULTS}/references/mini_{ds}.json" for ds in dict.fromkeys(r.dataset for r in rows)]
+    for row in rows:
         key = row.run.key(SCALE)
         for seed in SEEDS:
             if row.target:

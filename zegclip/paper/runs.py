@@ -150,6 +150,8 @@ def figure_rows(figure: str, scale: str) -> List[Row]:
     if figure == "per_class_unseen":  # the paper's Figure 5: COCO-Stuff, inductive vs self-training
         rows = [r for r in rows if r.dataset == "coco" and r.key in ("zegclip", "zegclip_st")]
     return rows
+
+
 TRAINED_TABLES = ("table2", "table4", "table5", "table6", "table7", "table8", "table9", "tokens")
 
 
