@@ -177,3 +177,18 @@ def test_prepare_context_from_the_detail_json(tmp_path, capsys):
     js.write_text(json.dumps({"images": images, "annos_segmentation": annos}))
     assert main(["prepare", "context", str(js), str(root)]) == 2
     assert "has category 999, not one of the 60 PASCAL Context classes" in capsys.readouterr().err
+
+
+def test_cached_dataset_decodes_each_sample_once_and_returns_the_same_arrays(tmp_path, monkeypatch):
+    import zegclip.data.datasets as datasets
+
+    root = make_voc(tmp_path, n_train=2, n_aug=1, n_val=1)
+    plain, cached = SegmentationDataset("voc", root, "train"), SegmentationDataset("voc", root, "train", cache=True)
+    reads = []
+    real = datasets.read_image
+    monkeypatch.setattr(datasets, "read_image", lambda path: reads.append(path) or real(path))
+    for _ in range(3):
+        for i in range(len(cached)):
+            for a, b in zip(cached.load(i), plain.load(i)):
+                assert np.array_equal(a, b)
+    assert len(reads) == 3 * len(plain) + len(cached)  # the plain dataset reads every time

@@ -158,3 +158,29 @@ def test_torchrun_two_processes_share_the_global_batch(voc_root, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(_losses(tmp_path / "run")) == 4  # one log line per iteration, from rank 0 only
     assert (tmp_path / "run" / "results.json").is_file()
+
+
+def test_batched_evaluation_groups_same_size_images_and_matches_one_at_a_time(tmp_path):
+    import dataclasses
+    import shutil
+
+    from zegclip.data.datasets import SegmentationDataset
+    from zegclip.engine.evaluate import confusion, same_size_batches
+    from zegclip.model import ZegCLIP
+
+    root = make_voc(tmp_path / "a", n_train=1, n_aug=1, n_val=6)
+    other = make_voc(tmp_path / "b", n_train=1, n_aug=1, n_val=6, size=(64, 80), seed=1)
+    for i in (2, 5):  # images 2 and 5 get another size
+        for sub, ext in (("JPEGImages", ".jpg"), ("SegmentationClass", ".png")):
+            shutil.copy(other / sub / f"2007_val{i:03d}{ext}", root / sub / f"2007_val{i:03d}{ext}")
+    cfg = tiny_run(root)
+    ds = SegmentationDataset("voc", root, "val")
+    batched = dataclasses.replace(cfg, model=dataclasses.replace(
+        cfg.model, inference=dataclasses.replace(cfg.model.inference, batch=2)))
+    assert [len(labels) for _, labels in same_size_batches(ds, batched)] == [2, 1, 2, 1]  # sizes a a b a a b
+    torch.manual_seed(0)
+    model = ZegCLIP(cfg.model)
+    one = confusion(model, cfg, ds, True, torch.device("cpu")).matrix
+    two = confusion(model, batched, ds, True, torch.device("cpu")).matrix
+    # equal up to argmax ties that batched matrix products may round the other way
+    assert one.sum() == two.sum() > 0 and (one - two).abs().sum() <= one.sum() // 1000

@@ -190,3 +190,35 @@ def test_published_param_count_adds_the_unused_self_attention():
     mha = torch.nn.MultiheadAttention(E, 8)
     unused = 3 * (sum(p.numel() for p in mha.parameters()) + 2 * E)
     assert model.published_param_count() == trainable + unused
+
+
+@pytest.mark.parametrize("src,dst", [((8, 8), (32, 32)), ((3, 5), (7, 12)), ((6, 6), (6, 6)), ((9, 7), (4, 5))])
+def test_mask_upsampling_is_bilinear_without_aligned_corners(src, dst):
+    from zegclip.model.decoder import upsample
+
+    x = torch.randn(2, 3, *src, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(2, 3, *dst, dtype=torch.float64)
+    ours = upsample(x, dst)
+    ref = F.interpolate(x, size=dst, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(ours, ref)
+    torch.testing.assert_close(torch.autograd.grad(ours, x, g)[0], torch.autograd.grad(ref, x, g)[0])
+
+
+def test_encoder_blocks_compute_what_open_clip_blocks_compute():
+    from zegclip.model.encoder import run_block
+
+    model = ZegCLIP(tiny_config(encoder={"mode": "fix"})).eval()
+    x = torch.randn(2, 17, model.clip.visual.conv1.out_channels)
+    for block in model.clip.visual.transformer.resblocks:
+        torch.testing.assert_close(run_block(block, x, 0.0), block(x))
+
+
+def test_decoder_dropout_keeps_1_minus_p_and_rescales_in_training_only():
+    from zegclip.model.decoder import Dropout
+
+    drop = Dropout(0.25)
+    x = torch.ones(200_000)
+    y = drop(x)
+    assert torch.unique(y).tolist() == pytest.approx([0.0, 1 / 0.75])
+    assert (y > 0).float().mean().item() == pytest.approx(0.75, abs=0.005)
+    assert torch.equal(drop.eval()(x), x)

@@ -140,10 +140,12 @@ class InferenceConfig:
     seen_bias: float = 0.1  # subtracted from seen-class scores in inductive evaluation
     crop: int = 512  # slide-inference window
     stride: int = 426
+    batch: int = 1  # evaluation images per forward pass (consecutive images of one size)
 
     def __post_init__(self) -> None:
         _positive("model.inference.crop", self.crop)
         _positive("model.inference.stride", self.stride)
+        _positive("model.inference.batch", self.batch)
 
 
 @dataclass
@@ -175,6 +177,7 @@ class DataConfig:
     eval_split: str = "val"
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     workers: int = 2  # data-loading processes (0: in the main process)
+    cache: bool = False  # keep decoded training samples in memory (small datasets: the mini-world)
 
     def __post_init__(self) -> None:
         from zegclip.data.catalog import DATASETS

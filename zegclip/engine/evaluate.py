@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from tqdm import tqdm
 
 from zegclip.config import RunConfig, config_hash, from_dict, to_dict
@@ -22,6 +23,24 @@ from zegclip.model import ZegCLIP
 from zegclip.model.inference import predict_labels, slide_logits
 
 
+def same_size_batches(dataset: SegmentationDataset, cfg: RunConfig) -> Iterator[Tuple[Tensor, Tensor]]:
+    """Normalised test-scale images (B, 3, h, w) with their labels (B, H, W): runs of consecutive
+    images whose sizes agree, at most ``model.inference.batch`` at a time, in dataset order."""
+    images: List[Tensor] = []
+    labels: List[Tensor] = []
+    for i in range(len(dataset)):
+        image, label = dataset.load(i)
+        img, lbl = eval_transform(image, cfg.data.augment), torch.from_numpy(label)
+        if images and (len(images) == cfg.model.inference.batch or img.shape != images[0].shape
+                       or lbl.shape != labels[0].shape):
+            yield torch.stack(images), torch.stack(labels)
+            images, labels = [], []
+        images.append(img)
+        labels.append(lbl)
+    if images:
+        yield torch.stack(images), torch.stack(labels)
+
+
 @torch.no_grad()
 def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, calibrate: bool,
               device: torch.device) -> ConfusionMatrix:
@@ -33,14 +52,15 @@ def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, cali
     inf = cfg.model.inference
     cm = ConfusionMatrix(info.num_classes)
     model.eval()
-    for i in tqdm(range(len(dataset)), desc=f"evaluate {dataset.name}/{dataset.split}", dynamic_ncols=True):
-        image, label = dataset.load(i)
-        img = eval_transform(image, cfg.data.augment)[None].to(device)  # (1, 3, h, w)
-        with autocast_for(cfg.train.precision, device):
-            logits = slide_logits(lambda w: model(w, text)["masks"], img, inf.crop, inf.stride)
-        logits = F.interpolate(logits.float(), size=label.shape, mode="bilinear", align_corners=False)
-        pred = predict_labels(logits, cfg.model, seen if calibrate else None)[0]
-        cm.update(pred.cpu(), torch.from_numpy(label))
+    with tqdm(total=len(dataset), desc=f"evaluate {dataset.name}/{dataset.split}", unit="img",
+              dynamic_ncols=True) as bar:
+        for images, labels in same_size_batches(dataset, cfg):
+            images = images.to(device)  # (B, 3, h, w)
+            with autocast_for(cfg.train.precision, device):
+                logits = slide_logits(lambda w: model(w, text)["masks"], images, inf.crop, inf.stride)
+            logits = F.interpolate(logits.float(), size=labels.shape[-2:], mode="bilinear", align_corners=False)
+            cm.update(predict_labels(logits, cfg.model, seen if calibrate else None).cpu(), labels)
+            bar.update(len(labels))
     return cm
 
 

@@ -83,7 +83,7 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True) -> Dict[st
     if rank == 0:
         write_json(run_dir / "config.json", resolved)
 
-    dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.train_split)
+    dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.train_split, cfg.data.cache)
     info = dataset.info
     model = build_model(cfg, device)
     class_ids = training_class_ids(t.setting, info)
