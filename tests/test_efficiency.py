@@ -19,6 +19,8 @@ def test_fvcore_counts_attention_products_of_every_encoder_layer():
     N, D = 1 + P + 16, 32
     sdpa = sum(v for k, v in flops.by_operator.items() if "attention" in k)
     assert sdpa == 12 * 2 * N * N * D
+    # The masks' upsampling counts as the published F.interpolate does: 4 flops per output element.
+    assert flops.by_operator["upsample_bilinear2d"] == 4 * C * 64 * 64
     # Stays right with PyTorch's default fast path switched on outside the count.
     assert torch.backends.mha.get_fastpath_enabled()
 
@@ -39,3 +41,16 @@ def test_efficiency_command_rejects_a_bad_option(capsys):
     code = main(["efficiency", "--dataset", "voc", "--iters", "0", "--set", "model.decoder.query=t_dot_g"])
     assert code == 2
     assert "model.decoder.query='t_dot_g' is not allowed" in capsys.readouterr().err
+
+
+def test_flop_count_matches_a_head_that_upsamples_with_f_interpolate(monkeypatch):
+    from zegclip.model.decoder import MaskUpsample
+
+    model = ZegCLIP(tiny_config())
+    images, text = torch.randn(1, 3, 64, 64), F.normalize(torch.randn(5, 32), dim=-1)
+    ours = count_flops(model, images, text)
+    monkeypatch.setattr(MaskUpsample, "forward", lambda self, masks, size: F.interpolate(
+        masks, size=size, mode="bilinear", align_corners=False))
+    published = count_flops(model, images, text)
+    assert ours.total == published.total == sum(ours.by_operator.values())
+    assert ours.by_operator == published.by_operator

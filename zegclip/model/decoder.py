@@ -127,3 +127,11 @@ def upsample(masks: Tensor, size: Tuple[int, int]) -> Tensor:
     m_h = _interpolation_matrix(h, size[0]).to(masks)  # (H, h)
     m_w = _interpolation_matrix(w, size[1]).to(masks)  # (W, w)
     return m_h @ (masks @ m_w.T)  # (B, C, h, W) -> (B, C, H, W)
+
+
+class MaskUpsample(nn.Module):
+    """``upsample`` as a module, so that a FLOP count can tell its matrix products apart from the
+    model's own (zegclip.efficiency counts it as the published bilinear interpolation)."""
+
+    def forward(self, masks: Tensor, size: Tuple[int, int]) -> Tensor:
+        return upsample(masks, size)

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from zegclip.config import ModelConfig
 from zegclip.model.clip import build_clip
-from zegclip.model.decoder import TextQueryDecoder, _init_weights, unused_published_params, upsample
+from zegclip.model.decoder import MaskUpsample, TextQueryDecoder, _init_weights, unused_published_params
 from zegclip.model.encoder import DeepPrompts, check_visual, encode_image
 from zegclip.model.losses import segmentation_loss
 from zegclip.model.query import make_queries, query_parts
@@ -34,6 +34,7 @@ class ZegCLIP(nn.Module):
         _init_weights(self.query_proj)
         d = cfg.decoder
         self.decoder = TextQueryDecoder(E, d.layers, d.heads, d.ffn_ratio * E, d.dropout)
+        self.upsample = MaskUpsample()  # no parameters
 
         # The text encoder never trains; the image encoder trains only in ``ft`` mode.
         self.clip.requires_grad_(False)
@@ -45,7 +46,7 @@ class ZegCLIP(nn.Module):
         g, patches, grid = encode_image(self.clip.visual, images, self.cfg.encoder, self.prompts)
         queries = self.query_proj(make_queries(self.cfg.decoder.query, text.to(g.dtype), g))  # (B, C, E)
         layer_masks = self.decoder(queries, patches, grid)  # layers x (B, C, h, w)
-        return {"masks": upsample(layer_masks[-1], images.shape[-2:]),  # (B, C, H, W)
+        return {"masks": self.upsample(layer_masks[-1], images.shape[-2:]),  # (B, C, H, W)
                 "layer_masks": layer_masks, "g": g}
 
     def loss(self, out: Dict[str, object], labels: Tensor) -> Dict[str, Tensor]:
@@ -53,7 +54,7 @@ class ZegCLIP(nn.Module):
         terms = segmentation_loss(out["masks"], labels, self.cfg.loss)
         if self.cfg.decoder.deep_supervision:
             for i, masks in enumerate(out["layer_masks"][:-1]):
-                aux = segmentation_loss(upsample(masks, labels.shape[-2:]), labels, self.cfg.loss)
+                aux = segmentation_loss(self.upsample(masks, labels.shape[-2:]), labels, self.cfg.loss)
                 terms.update({f"layer{i + 1}.{k}": v for k, v in aux.items()})
         return terms
 
