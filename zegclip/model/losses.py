@@ -41,12 +41,11 @@ class _SigmoidMaskLoss(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, logits: Tensor, labels: Tensor, count: Tensor, a_pos: float, a_neg: float, gamma: float,
-                n: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(ctx, logits: Tensor, own: Tensor, valid: Tensor, count: Tensor, a_pos: float, a_neg: float,
+                gamma: float, n: Tensor) -> Tuple[Tensor, Tensor]:
         B, C = logits.shape[:2]
         x = logits.reshape(B, C, -1)  # (B, C, N)
         N = x.shape[-1]
-        own, valid = _own_class(labels)
         p = x.sigmoid()
         x_own = x.gather(1, own)  # (B, 1, N): each pixel's logit for its own class
         p_own = p.gather(1, own)
@@ -82,7 +81,7 @@ class _SigmoidMaskLoss(torch.autograd.Function):
         d_neg = a_neg * p_own.pow(gamma) * (gamma * q_own * sp_own + p_own)
         d_dice = -2 * (g_dice / n) / denom.gather(1, own[:, 0]).unsqueeze(1) * p_own * q_own
         grad.scatter_add_(1, own, (f * (d_pos - d_neg) + d_dice) * v)
-        return grad.reshape(shape), None, None, None, None, None, None
+        return grad.reshape(shape), None, None, None, None, None, None, None
 
 
 def global_count(n: Tensor) -> Tensor:
@@ -102,21 +101,16 @@ def _own_class(labels: Tensor) -> Tuple[Tensor, Tensor]:
     return torch.where(valid, flat, torch.zeros_like(flat)), valid
 
 
-def class_pixel_counts(labels: Tensor, num_classes: int) -> Tensor:
-    """(B, C): how many pixels of each class each image's ground truth holds."""
-    own, valid = _own_class(labels)
-    return torch.zeros(labels.shape[0], num_classes, device=labels.device).scatter_add_(1, own[:, 0], valid[:, 0].float())
-
-
 def segmentation_loss(logits: Tensor, labels: Tensor, cfg: LossConfig) -> Dict[str, Tensor]:
     """Mask logits (B, C, H, W) against labels (B, H, W) -> named loss terms (their sum trains)."""
     if cfg.kind == "ce":
         return {"ce": F.cross_entropy(logits, labels.long(), ignore_index=IGNORE_INDEX)}
-    count = class_pixel_counts(labels, logits.shape[1]).to(logits.dtype)
-    n = global_count((count > 0).sum())
+    own, valid = _own_class(labels)
+    count = logits.new_zeros(logits.shape[:2]).scatter_add_(1, own[:, 0], valid[:, 0].to(logits.dtype))  # (B, C)
+    n = global_count((count > 0).sum())  # (image, class) pairs present in the ground truth
     if cfg.kind == "plain":
-        bce, _ = _SigmoidMaskLoss.apply(logits, labels, count, 1.0, 1.0, 0.0, n)
+        bce, _ = _SigmoidMaskLoss.apply(logits, own, valid, count, 1.0, 1.0, 0.0, n)
         return {"bce": cfg.bce_weight * bce}
     a = cfg.focal_alpha
-    focal, dice = _SigmoidMaskLoss.apply(logits, labels, count, a, 1.0 - a, cfg.focal_gamma, n)
+    focal, dice = _SigmoidMaskLoss.apply(logits, own, valid, count, a, 1.0 - a, cfg.focal_gamma, n)
     return {"focal": cfg.focal_weight * focal, "dice": cfg.dice_weight * dice}
