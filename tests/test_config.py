@@ -48,7 +48,7 @@ def test_overrides_parse_json_values():
 def test_presets_hold_the_published_token_counts_and_templates():
     voc = from_dict(ModelConfig, merge({}, load_preset("voc")["model"]))
     coco = from_dict(ModelConfig, load_preset("coco")["model"])
-    assert (voc.encoder.prompt.tokens, voc.text.templates) == (10, "single")
+    assert (voc.encoder.prompt.tokens, voc.text.templates) == (10, "single_no_period")
     assert (coco.encoder.prompt.tokens, coco.text.templates) == (100, "multiple")
     with pytest.raises(ConfigError, match="unknown preset 'kitti'"):
         load_preset("kitti")

@@ -2,7 +2,7 @@
 import torch
 
 from conftest import tiny_config
-from zegclip.model.inference import _starts, predict_labels, slide_logits
+from zegclip.model.inference import _starts, predict_labels, slide_average
 
 
 def test_seen_bias_moves_close_calls_to_unseen_classes():
@@ -23,11 +23,11 @@ def test_windows_cover_the_image_and_end_at_the_border():
     assert _starts(300, 512, 426) == [0]
 
 
-def test_slide_logits_average_overlaps_of_a_position_equivariant_function():
+def test_slide_average_of_a_position_equivariant_function_is_that_function():
     images = torch.randn(2, 3, 100, 150)
     fn = lambda w: w[:, :2] * 3.0  # per-pixel function: the slide result must equal it everywhere
-    out = slide_logits(fn, images, crop=64, stride=40)
+    out = slide_average(fn, images, crop=64, stride=40)
     assert out.shape == (2, 2, 100, 150)
     assert torch.allclose(out, images[:, :2] * 3.0, atol=1e-6)
-    small = slide_logits(fn, images[:, :, :50, :60], crop=64, stride=40)
+    small = slide_average(fn, images[:, :, :50, :60], crop=64, stride=40)
     assert torch.allclose(small, images[:, :2, :50, :60] * 3.0, atol=1e-6)

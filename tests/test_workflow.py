@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from zegclip.paper.runs import TRAINED_TABLES, runs_for, table_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +35,15 @@ def test_dry_run_plans_every_table5_run_once_per_seed(tmp_path):
     assert counts["train_run"] == 24 * 2 and counts["render_table"] == 1
     planned = re.findall(r"output: \S+/runs/([^/]+)/seed(\d)/results.json", out)
     assert len(planned) == len(set(planned)) == 48
+
+
+@pytest.mark.parametrize("scale,seeds", [("paper", 1), ("mini", 3)])
+def test_unset_seeds_default_to_one_at_paper_scale_and_three_at_mini_scale(tmp_path, scale, seeds):
+    out = _snakemake("-n", "--cores", "1", f"{tmp_path}/reports/table5.md", "--config", f"scale={scale}",
+                     f"results={tmp_path}/results", f"reports={tmp_path}/reports")
+    runs = {r.run.key(scale) for r in table_rows("table5", scale)}
+    planned = re.findall(r"output: \S+/runs/([^/]+)/seed(\d)/results.json", out)
+    assert sorted(planned) == sorted((run, str(s)) for run in runs for s in range(seeds))
 
 
 def test_dry_run_at_paper_scale_plans_every_table(tmp_path):

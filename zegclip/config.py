@@ -18,7 +18,9 @@ from typing import Any, Optional, Tuple, TypeVar
 
 ENCODER_MODES = ("fix", "ft", "dpt")
 LOSS_KINDS = ("plus", "plain", "ce")
-TEMPLATE_SETS = ("single", "multiple")
+TEMPLATE_SETS = ("single", "single_no_period", "multiple")  # sets in zegclip.model.text.TEMPLATES
+POS_RESIZES = ("two_step", "direct")
+SLIDE_FUSIONS = ("scores", "logits")
 
 
 class ConfigError(ValueError):
@@ -70,11 +72,19 @@ class EncoderConfig:
     image_size: int = 512  # training crop; positional grid is resized bilinearly to image_size/patch
     prompt: PromptConfig = field(default_factory=PromptConfig)
     double_class_embedding: bool = True  # class token enters as 2*class_embedding + pos[0]
-    drop_path: float = 0.1  # stochastic depth, linear from 0 to this over the blocks
+    # Stochastic depth, linear from 0 to this over the blocks. Published: 0 in effect (the
+    # published blocks build a DropPath with rate 0.1 but never call it); above 0 is ours.
+    drop_path: float = 0.0
     prompt_norm: bool = True  # extra trainable LayerNorm (eps 1e-6) before ln_post, dpt mode only
+    # two_step (published): the pretrained grid is resized once at load to image_size/patch (the
+    # resized embedding is the parameter), then in each forward to the input's grid; direct: from
+    # the pretrained grid to the input's grid in each forward. Both bilinear; equal when the input
+    # is image_size.
+    pos_resize: str = "two_step"
 
     def __post_init__(self) -> None:
         _one_of("model.encoder.mode", self.mode, ENCODER_MODES)
+        _one_of("model.encoder.pos_resize", self.pos_resize, POS_RESIZES)
         _positive("model.encoder.image_size", self.image_size)
         if not 0.0 <= self.drop_path < 1.0:
             raise ConfigError(f"model.encoder.drop_path={self.drop_path}: expected a rate in [0, 1)")
@@ -84,7 +94,10 @@ class EncoderConfig:
 class TextConfig:
     """Class-name embeddings from the frozen CLIP text encoder."""
 
-    templates: str = "single"  # single: "a photo of a {}."; multiple: the 15-template ensemble
+    # single: "a photo of a {}."; single_no_period: "a photo of a {}" (the published VOC
+    # embeddings); multiple: the 15-template ensemble
+    templates: str = "single_no_period"
+    fp16: bool = True  # round the embeddings to float16, as the published embedding files store them
     cache_dir: Optional[str] = None  # default: $ZEGCLIP_CACHE/text or ~/.cache/zegclip/text
 
     def __post_init__(self) -> None:
@@ -140,9 +153,13 @@ class InferenceConfig:
     seen_bias: float = 0.1  # subtracted from seen-class scores in inductive evaluation
     crop: int = 512  # slide-inference window
     stride: int = 426
+    # scores (published): each window's calibrated scores are averaged where windows overlap, then
+    # resized to the label size; logits: logits are averaged and resized, scores computed last.
+    fusion: str = "scores"
     batch: int = 1  # evaluation images per forward pass (consecutive images of one size)
 
     def __post_init__(self) -> None:
+        _one_of("model.inference.fusion", self.fusion, SLIDE_FUSIONS)
         _positive("model.inference.crop", self.crop)
         _positive("model.inference.stride", self.stride)
         _positive("model.inference.batch", self.batch)
@@ -200,7 +217,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     encoder_lr_mult: float = 10.0  # prompts (dpt) or the whole image encoder (ft)
     decoder_lr_mult: float = 10.0  # query projection and decoder
-    norm_decay: bool = False  # weight decay on LayerNorm parameters
+    # Weight decay on the learnable LayerNorms. Published: true in effect (the config asks for none,
+    # but mmcv 1.4.4 applies only the longest matching paramwise key, and `backbone`/`head` win).
+    norm_decay: bool = True
     warmup_iters: int = 1500
     warmup_ratio: float = 1e-6
     poly_power: float = 0.9

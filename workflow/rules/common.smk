@@ -4,7 +4,8 @@ from pathlib import Path
 from zegclip.paper.runs import FIGURES, TRAINED_TABLES, figure_rows, runs_for, table_rows
 
 SCALE = config["scale"]
-SEEDS = list(range(config["seeds"]))
+DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
+SEEDS = list(range(config.get("seeds") or DEFAULT_SEEDS[SCALE]))
 RESULTS = f"{config['results']}/{SCALE}"
 RUNS = runs_for(TRAINED_TABLES, SCALE)
 WORLD = config["mini"]["world"]

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
@@ -20,7 +19,7 @@ from zegclip.engine.train import autocast_for, resolve_device
 from zegclip.io import write_json
 from zegclip.metrics import ConfusionMatrix, summarize
 from zegclip.model import ZegCLIP
-from zegclip.model.inference import predict_labels, slide_logits
+from zegclip.model.inference import slide_scores
 
 
 def same_size_batches(dataset: SegmentationDataset, cfg: RunConfig) -> Iterator[Tuple[Tensor, Tensor]]:
@@ -44,22 +43,24 @@ def same_size_batches(dataset: SegmentationDataset, cfg: RunConfig) -> Iterator[
 @torch.no_grad()
 def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, calibrate: bool,
               device: torch.device) -> ConfusionMatrix:
-    """Slide inference at the test scale, logits upsampled to the label's size, argmax."""
+    """Slide inference at the test scale, scores resized to the label's size, argmax."""
     info = dataset.info
     text = model.encode_classes(info.classes).to(device)  # (C, E), every class in dataset order
     seen = torch.ones(info.num_classes, dtype=torch.bool, device=device)
     seen[list(info.unseen)] = False
-    inf = cfg.model.inference
     cm = ConfusionMatrix(info.num_classes)
+
+    def logits_fn(window: Tensor) -> Tensor:
+        with autocast_for(cfg.train.precision, device):
+            return model(window, text)["masks"]  # (B, C, crop, crop)
+
     model.eval()
     with tqdm(total=len(dataset), desc=f"evaluate {dataset.name}/{dataset.split}", unit="img",
               dynamic_ncols=True) as bar:
         for images, labels in same_size_batches(dataset, cfg):
             images = images.to(device)  # (B, 3, h, w)
-            with autocast_for(cfg.train.precision, device):
-                logits = slide_logits(lambda w: model(w, text)["masks"], images, inf.crop, inf.stride)
-            logits = F.interpolate(logits.float(), size=labels.shape[-2:], mode="bilinear", align_corners=False)
-            cm.update(predict_labels(logits, cfg.model, seen if calibrate else None).cpu(), labels)
+            scores = slide_scores(logits_fn, images, cfg.model, seen if calibrate else None, labels.shape[-2:])
+            cm.update(scores.argmax(dim=1).cpu(), labels)
             bar.update(len(labels))
     return cm
 

@@ -13,7 +13,8 @@ def parameter_groups(model: nn.Module, cfg: TrainConfig) -> List[dict]:
     """Image side (prompts or the fine-tuned encoder) and decoder side, each split by decay.
 
     The text encoder never trains (it has no trainable parameters), so its multiplier of 0
-    in the published recipe needs no group. LayerNorm parameters get no weight decay.
+    in the published recipe needs no group. LayerNorm parameters are decayed
+    as in the published runs unless ``norm_decay`` is false.
     """
     norm_params = {id(p) for m in model.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters()}
     groups: dict = {}

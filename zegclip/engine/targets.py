@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from zegclip.data.catalog import IGNORE_INDEX, DatasetInfo
+from zegclip.model.inference import class_scores
 
 
 def training_class_ids(setting: str, info: DatasetInfo) -> List[int]:
@@ -42,7 +43,7 @@ def training_targets(setting: str, labels: Tensor, valid: Tensor, logits: Tensor
     if setting == "fully_supervised":
         return labels
     unseen = torch.tensor(info.unseen, device=labels.device)
-    scores = logits.sigmoid() if sigmoid else logits.softmax(dim=1)
+    scores = class_scores(logits, sigmoid)
     pseudo = unseen[scores[:, unseen].argmax(dim=1)]  # (B, H, W) dataset ids of unseen classes
     targets = labels.clone()
     relabel = torch.isin(labels, unseen)

@@ -4,9 +4,11 @@ open_clip owns the layers and weights (``conv1``, ``class_embedding``,
 ``positional_embedding``, ``ln_pre``, ``transformer.resblocks``, ``ln_post``, ``proj``);
 this module adds, as the published encoder does (reference.md section 1):
 
-- a positional grid resized **bilinearly** to the input's patch grid;
+- a positional grid resized **bilinearly** in two steps: once at load to the training grid
+  (:func:`resize_pretrained_grid`), then in each forward to the input's grid;
 - the doubled class embedding (an option, on by default);
-- stochastic depth around each residual branch of open_clip's blocks;
+- stochastic depth around each residual branch of open_clip's blocks (an option of ours:
+  the published blocks never call theirs, so its default rate is 0);
 - deep prompt tuning: learnable tokens after the class token, replaced before every
   prompted layer and removed after the last one, each set passed through a shared
   Linear + Dropout; an extra LayerNorm before ``ln_post``.
@@ -72,14 +74,27 @@ def check_visual(visual: nn.Module, cfg: EncoderConfig) -> None:
 
 
 def resize_positional_embedding(pos: Tensor, grid: Tuple[int, int]) -> Tensor:
-    """(1+G*G, D) -> (1+h*w, D): the patch grid bilinearly resized, the class position kept."""
-    n = pos.shape[0] - 1
-    side = int(math.isqrt(n))
-    if (side, side) == tuple(grid):
-        return pos
+    """(1+G*G, D) -> (1+h*w, D): the patch grid bilinearly resized, the class position kept.
+
+    Always interpolates, as the published forward does: at an equal grid it is an exact identity,
+    and fvcore counts it as it did for the published Table 3."""
+    side = int(math.isqrt(pos.shape[0] - 1))
     spatial = pos[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)  # (1, D, G, G)
     spatial = F.interpolate(spatial, size=grid, mode="bilinear", align_corners=False)
     return torch.cat([pos[:1], spatial[0].flatten(1).T], dim=0)  # (1+h*w, D)
+
+
+def resize_pretrained_grid(visual: VisionTransformer, cfg: EncoderConfig) -> None:
+    """The published first step: the pretrained positional grid (14x14 for ViT-B/16) becomes the
+    training grid (image_size / patch, 32x32 at 512) once, at load, and that resized embedding is
+    the parameter (it trains in ``ft`` mode). Each forward then resizes it to the input's grid."""
+    if cfg.pos_resize != "two_step":
+        return
+    side = cfg.image_size // visual.patch_size[0]
+    pos = visual.positional_embedding  # (1+G*G, D)
+    if pos.shape[0] != 1 + side * side:
+        resized = resize_positional_embedding(pos.detach(), (side, side))  # (1+side*side, D)
+        visual.positional_embedding = nn.Parameter(resized, requires_grad=pos.requires_grad)
 
 
 def drop_path(x: Tensor, p: float, training: bool) -> Tensor:

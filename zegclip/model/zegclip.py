@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from zegclip.config import ModelConfig
 from zegclip.model.clip import build_clip
 from zegclip.model.decoder import MaskUpsample, TextQueryDecoder, _init_weights, unused_published_params
-from zegclip.model.encoder import DeepPrompts, check_visual, encode_image
+from zegclip.model.encoder import DeepPrompts, check_visual, encode_image, resize_pretrained_grid
 from zegclip.model.losses import segmentation_loss
 from zegclip.model.query import make_queries, query_parts
 from zegclip.model.text import class_embeddings
@@ -26,6 +26,7 @@ class ZegCLIP(nn.Module):
         self.clip = clip if clip is not None else build_clip(cfg.clip)  # names match open_clip checkpoints
         visual = self.clip.visual
         check_visual(visual, cfg.encoder)
+        resize_pretrained_grid(visual, cfg.encoder)  # after the pretrained weights are loaded
         E = visual.output_dim
         self.prompts = (DeepPrompts(visual.conv1.out_channels, visual.patch_size[0], cfg.encoder.prompt,
                                     cfg.encoder.prompt_norm)
@@ -61,7 +62,7 @@ class ZegCLIP(nn.Module):
     def encode_classes(self, classes: Sequence[str]) -> Tensor:
         """(C, E) class-name embeddings with the configured templates (cached on disk)."""
         c = self.cfg
-        return class_embeddings(self.clip, c.clip.model, classes, c.text.templates, c.text.cache_dir)
+        return class_embeddings(self.clip, c.clip.model, classes, c.text.templates, c.text.fp16, c.text.cache_dir)
 
     def trainable_parameters(self) -> List[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
