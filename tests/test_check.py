@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from test_report import _write_results
 from zegclip.cli import main
 from zegclip.paper.runs import table_rows
@@ -33,7 +35,7 @@ def test_paper_scale_passes_within_and_fails_beyond_tolerance(tmp_path, capsys):
     capsys.readouterr()
     assert main(["check", "--scale", "paper", "--tables", "table8", "--results", str(root)]) == 1
     out = capsys.readouterr().out
-    assert "4 of 32 numbers are outside tolerance" in out
+    assert "4 of 32 compared numbers are outside tolerance" in out
     failures = [line for line in out.splitlines() if line.startswith("| table8")]
     assert len(failures) == 4 and all("l4_12" in f and "2.5 |" in f and "nan" not in f for f in failures)
     assert main(["check", "--scale", "paper", "--tables", "table8", "--results", str(root),
@@ -53,7 +55,7 @@ def test_mini_scale_uses_golden_numbers(tmp_path, capsys):
     _report(root, "mini", "table8", seeds=("0", "1"))
     capsys.readouterr()
     assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden)]) == 1
-    assert "32 of 32 numbers are outside tolerance" in capsys.readouterr().out
+    assert "32 of 32 compared numbers are outside tolerance" in capsys.readouterr().out
 
 
 def test_missing_tables_are_a_clear_error(tmp_path, capsys):
@@ -98,5 +100,94 @@ def test_committed_mini_table5_passes_and_a_perturbed_result_fails(tmp_path, cap
     pd.DataFrame(frame).to_csv(target, index=False)
     assert main(["check", "--tables", "table5", "--results", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "1 of 96 numbers are outside tolerance" in out
+    assert "1 of 96 compared numbers are outside tolerance" in out
     assert "| table5  | dpt_nel_rd | voc" in out and "mIoU_U" in out
+
+
+def _golden_setup(tmp_path):
+    """Mini results of Table 8 (2 seeds), rendered, and golden numbers written from them."""
+    root, golden = tmp_path / "results", tmp_path / "golden.csv"
+    _write_results(root, "table8", seeds=[0, 1])
+    _report(root, "mini", "table8", seeds=("0", "1"))
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden),
+                 "--write-golden"]) == 0
+    return root, golden, root / "mini" / "tables" / "table8.csv"
+
+
+def _edit_csv(path, edit):
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    edit(frame).to_csv(path, index=False)
+
+
+def _row(frame, row, metric):
+    return (frame["row"] == row) & (frame["metric"] == metric)
+
+
+@pytest.mark.parametrize("where,edit,problem", [
+    ("golden", lambda f: f[~_row(f, "l4_12", "hIoU")], "not in the reference numbers"),
+    ("golden", lambda f: f.assign(mean=f["mean"].where(~_row(f, "l4_12", "hIoU"), "nan")), "the reference is not a number"),
+    ("golden", lambda f: f.assign(mean=f["mean"].where(~_row(f, "l4_12", "hIoU"), "")), "the reference is not a number"),
+    ("golden", lambda f: f.assign(mean=f["mean"].where(~_row(f, "l4_12", "hIoU"), "sixty")), "the reference is not a number"),
+    ("golden", lambda f: f.assign(tolerance=f["tolerance"].where(~_row(f, "l4_12", "hIoU"), "nan")),
+     "the tolerance is not a number"),
+    ("table", lambda f: f[~_row(f, "l4_12", "hIoU")], "missing from the results"),
+    ("table", lambda f: f.assign(mean=f["mean"].where(~_row(f, "l4_12", "hIoU"), "nan")), "our value is not a number"),
+    ("table", lambda f: f[~(f["row"] == "l4_12")], "missing from the results"),
+    ("table", lambda f: __import__("pandas").concat([f, f[_row(f, "l4_12", "hIoU")]]), "appears more than once"),
+])
+def test_check_fails_naming_the_row_when_a_number_cannot_be_compared(tmp_path, capsys, where, edit, problem):
+    root, golden, table = _golden_setup(tmp_path)
+    _edit_csv(golden if where == "golden" else table, edit)
+    capsys.readouterr()
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden)]) == 1
+    out = capsys.readouterr().out
+    failures = [line for line in out.splitlines() if line.startswith("| table8")]
+    assert failures and all("l4_12" in line and problem in line for line in failures)
+    assert "within tolerance" not in out
+    expected = 32 - (1 if where == "golden" and "not in the reference" in problem else 0)
+    assert out.startswith(f"compared {32 - len(failures)} of {expected} expected numbers")
+
+
+def test_a_number_beyond_its_golden_tolerance_fails(tmp_path, capsys):
+    root, golden, table = _golden_setup(tmp_path)  # l1 mIoU_U: 17.0 over seeds, tolerance 3 x 7.1
+    _edit_csv(table, lambda f: f.assign(mean=f["mean"].where(~_row(f, "l1", "mIoU_U"), "60.0")))
+    capsys.readouterr()
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden)]) == 1
+    assert "1 of 32 compared numbers are outside tolerance" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("item,message", [
+    ("mIoU_unseen=3", "unknown metric 'mIoU_unseen'; the checked tables have hIoU, mIoU_S, mIoU_U, pAcc"),
+    ("hIoU=lots", "expected METRIC=POINTS"),
+    ("hIoU=-1", "expected METRIC=POINTS"),
+])
+def test_a_bad_tolerance_is_an_error_naming_it(tmp_path, capsys, item, message):
+    root, golden, _ = _golden_setup(tmp_path)
+    capsys.readouterr()
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden),
+                 "--tolerance", item]) == 2
+    err = capsys.readouterr().err
+    assert message in err and item in err and len(err.strip().splitlines()) == 1
+
+
+def test_golden_numbers_are_not_written_from_incomplete_results(tmp_path, capsys):
+    root, golden, table = _golden_setup(tmp_path)
+    before = golden.read_text()
+    _edit_csv(table, lambda f: f.assign(mean=f["mean"].where(~_row(f, "l1", "pAcc"), "nan")))
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden),
+                 "--write-golden"]) == 2
+    assert "row l1 (voc) has no number for pAcc" in capsys.readouterr().err
+    assert golden.read_text() == before
+
+
+def test_a_claim_on_a_missing_row_fails():
+    import pandas as pd
+
+    from zegclip.check import Claim, check_claims
+
+    summary = pd.DataFrame({"table": ["table5"] * 2, "dataset": ["voc"] * 2, "row": ["fix_rd", "fix_rd"],
+                            "metric": ["mIoU_U", "hIoU"], "mean": [40.0, 40.0]})
+    failures = check_claims(summary, [Claim("RD improves fix", "table5", "voc", "fix_rd", ("fix",))])
+    assert len(failures) == 2 and set(failures["than"]) == {"fix"}

@@ -19,8 +19,10 @@ def test_fvcore_counts_attention_products_of_every_encoder_layer():
     N, D = 1 + P + 16, 32
     sdpa = sum(v for k, v in flops.by_operator.items() if "attention" in k)
     assert sdpa == 12 * 2 * N * N * D
-    # The masks' upsampling counts as the published F.interpolate does: 4 flops per output element.
-    assert flops.by_operator["upsample_bilinear2d"] == 4 * C * 64 * 64
+    # Bilinear resizes count as the published F.interpolate does, 4 flops per output element: the
+    # masks' upsampling to 64x64 and, as in the published forward, the positions' resize to the
+    # input grid (4x4 of width 32, an identity here but computed).
+    assert flops.by_operator["upsample_bilinear2d"] == 4 * C * 64 * 64 + 4 * 16 * 32
     # Stays right with PyTorch's default fast path switched on outside the count.
     assert torch.backends.mha.get_fastpath_enabled()
 

@@ -109,6 +109,35 @@ def test_non_finite_loss_stops_naming_the_iteration_and_keeps_the_checkpoint(voc
     assert not (tmp_path / "run" / "final.pt").exists()
 
 
+def test_a_run_stopped_before_its_first_checkpoint_starts_its_log_again(voc_root, tmp_path, monkeypatch):
+    from zegclip.model import ZegCLIP
+    real = ZegCLIP.loss
+    calls = []
+
+    def stops(self, out, labels):  # the 4th iteration's loss is NaN: stopped before iter_5.pt
+        calls.append(1)
+        terms = real(self, out, labels)
+        return {k: v * float("nan") for k, v in terms.items()} if len(calls) == 4 else terms
+    monkeypatch.setattr(ZegCLIP, "loss", stops)
+    cfg = tiny_run(voc_root, iters=6, checkpoint_every=5)
+    with pytest.raises(TrainingError, match="iteration 4"):
+        train(cfg, tmp_path / "run", evaluate_after=False)
+    assert len(_losses(tmp_path / "run")) == 3 and not (tmp_path / "run" / "checkpoints").exists()
+    monkeypatch.setattr(ZegCLIP, "loss", real)
+    train(cfg, tmp_path / "run", evaluate_after=False)
+    assert len(_losses(tmp_path / "run")) == 6
+
+
+def test_stale_temporaries_of_a_killed_write_are_removed_when_the_run_starts(voc_root, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / ".results.json.k3j2x9.tmp").write_text("{")
+    (run / "checkpoints" / ".iter_10.pt.a8d1q0.tmp").write_bytes(b"PK")
+    (run / "notes.txt").write_text("mine")  # not ours: kept
+    train(tiny_run(voc_root, iters=2), run, evaluate_after=False)
+    assert not list(run.rglob("*.tmp")) and (run / "notes.txt").is_file()
+
+
 def test_cli_train_then_cross_dataset_and_truncated_checkpoint(voc_root, tmp_path, capsys):
     cfg_file = tmp_path / "cfg.json"
     cfg = tiny_run(voc_root, iters=6)

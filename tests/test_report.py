@@ -1,6 +1,8 @@
 """Rendering a paper table from a results tree (inputs written here, as evaluations would)."""
 import json
 
+import pytest
+
 from zegclip.cli import main
 from zegclip.paper.runs import table_rows
 from zegclip.report import result_path
@@ -121,3 +123,37 @@ def test_mini_tables_show_the_reference_scores(tmp_path):
     out = tmp_path / "t8.md"
     assert main(["report", "--table", "table8", "--results", str(root), "--seeds", "0", "--out", str(out)]) == 0
     assert "mini_voc unseen mIoU: uniform chance 2.5, colour only 14.9, texture only 24.2" in out.read_text()
+
+
+def test_summary_counts_only_the_seeds_it_averaged():
+    import pandas as pd
+
+    from zegclip.report import summarize
+
+    long = pd.DataFrame({"table": "table8", "row": "l1", "label": "1→1", "dataset": "voc", "target": "",
+                         "metric": "hIoU", "seed": [0, 1, 2], "ours": [40.0, float("nan"), 50.0], "paper": 76.4})
+    s = summarize(long).iloc[0]
+    assert s["seeds"] == 2 and s["mean"] == 45.0
+    none = summarize(long.assign(ours=float("nan"))).iloc[0]
+    assert none["seeds"] == 0
+
+
+@pytest.mark.parametrize("content,message", [
+    ('{"metrics": {"pAcc": 1, "mIoU_S": 2, "mIoU_U": NaN, "hIoU": 4}}', "has no number for mIoU_U (found nan)"),
+    ('{"metrics": {"pAcc": 1, "mIoU_S": 2, "mIoU_U": null, "hIoU": 4}}', "has no number for mIoU_U (found None)"),
+    ('{"metrics": {"pAcc": 1, "mIoU_S": 2, "hIoU": 4}}', "has no number for mIoU_U"),
+    ('{"metrics": {"pAcc": 1, "mIoU_S": 2, "mIoU_U": "3", "hIoU": 4}}', "has no number for mIoU_U"),
+    ('{"metrics": {"pAcc": 1, "mIoU_S"', "is not valid JSON"),
+    ('[1, 2]', "expected a JSON object, got a list"),
+    ('{"config": {}}', "has no 'metrics' object"),
+])
+def test_a_result_without_a_number_is_an_error_naming_its_file(tmp_path, capsys, content, message):
+    root = tmp_path / "results"
+    _write_results(root, "table8", seeds=[0, 1])
+    bad = result_path(root, "mini", table_rows("table8")[3].run.key("mini"), 1)
+    bad.write_text(content)
+    out = tmp_path / "t8.md"
+    assert main(["report", "--table", "table8", "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"results file {bad}" in err and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() and not (root / "mini" / "tables" / "table8.csv").exists()

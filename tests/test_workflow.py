@@ -65,25 +65,61 @@ def test_slurm_profile_is_valid_and_plans_every_job_of_a_table(tmp_path):
     assert "slurm_partition" in (ROOT / "workflow/profiles/slurm/config.yaml").read_text()
 
 
+def _tiny_workflow(tmp_path, rows, extra_sets):
+    """A real mini DAG in its own working directory (its own .snakemake): a 24-image world, a tiny
+    CLIP pretrained for 2 steps, runs of a few iterations. Returns (command, env, targets)."""
+    import shutil
+
+    for part in ("Snakefile", "workflow", "env"):
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, tmp_path / part)
+    targets = [f"results/mini/runs/{r.run.key('mini')}/seed0/results.json" for r in rows]
+    _tiny_config(tmp_path, extra_sets)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "ZEGCLIP_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", *targets, "--configfile", "tiny.yaml"]
+    return cmd, env, targets
+
+
+def _tiny_config(tmp_path, extra_sets):
+    (tmp_path / "tiny.yaml").write_text(
+        "seeds: 1\nmini: {world: data, world_seed: 0, clip_steps: 2, train_images: 24, val_images: 6}\n"
+        f"extra_sets: [{', '.join(extra_sets)}]\n")
+
+
+def _run(cmd, tmp_path, env, *extra):
+    done = subprocess.run(cmd[:3] + list(extra) + cmd[3:], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def test_changing_extra_sets_reruns_the_runs_without_manual_clean_up(tmp_path):
+    import json
+
+    rows = [r for r in table_rows("table8", "mini") if r.key == "l1_3"]
+    cmd, env, targets = _tiny_workflow(tmp_path, rows, ["train.iters=4", "train.batch=4", "train.checkpoint_every=2"])
+    _run(cmd, tmp_path, env)
+    run_dir = (tmp_path / targets[0]).parent
+    assert json.loads((run_dir / "config.json").read_text())["train"]["iters"] == 4
+    _tiny_config(tmp_path, ["train.iters=6", "train.batch=4", "train.checkpoint_every=3"])
+    out = _run(cmd, tmp_path, env)
+    assert _counts(out)["train_run"] == 1
+    result = json.loads((tmp_path / targets[0]).read_text())
+    assert result["config"]["train"]["iters"] == 6
+    assert json.loads((run_dir / "config.json").read_text()) == result["config"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["iter_3.pt", "iter_6.pt"]
+    assert len((run_dir / "train.log").read_text().splitlines()) == 6
+
+
 def test_killed_workflow_restarts_without_redoing_finished_runs(tmp_path):
     """A real (tiny) mini DAG: kill the whole process group mid-run, start again; finished runs
     are kept as they were, the interrupted one resumes, and no result is partial."""
     import json
-    import shutil
     import signal
     import time
 
-    for part in ("Snakefile", "workflow", "env"):  # its own working directory: its own .snakemake
-        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy)(ROOT / part, tmp_path / part)
     rows = [r for r in table_rows("table8", "mini") if r.key in ("l1", "l1_3", "l1_6")]
-    targets = [f"results/mini/runs/{r.run.key('mini')}/seed0/results.json" for r in rows]
-    (tmp_path / "tiny.yaml").write_text(
-        "seeds: 1\nmini: {world: data, world_seed: 0, clip_steps: 2, train_images: 24, val_images: 6}\n"
-        "extra_sets: [train.iters=6, train.batch=4, train.checkpoint_every=3]\n")
-    args = ["--cores", "1", *targets, "--configfile", "tiny.yaml"]  # --configfile takes several values
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "ZEGCLIP_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "snakemake", *args]
+    cmd, env, targets = _tiny_workflow(tmp_path, rows, ["train.iters=6", "train.batch=4", "train.checkpoint_every=3"])
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 300
@@ -102,14 +138,8 @@ def test_killed_workflow_restarts_without_redoing_finished_runs(tmp_path):
                 for t in targets if (tmp_path / t).exists()}
     assert 1 <= len(finished) < len(targets), "the kill did not land between two runs"
 
-    def again(*extra):
-        done = subprocess.run(cmd[:3] + list(extra) + cmd[3:], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=600)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        return done.stdout + done.stderr
-
-    again("--unlock")  # a hard kill leaves snakemake's lock and incomplete markers behind
-    out = again("--rerun-incomplete")
+    _run(cmd, tmp_path, env, "--unlock")  # a hard kill leaves snakemake's lock and incomplete markers behind
+    out = _run(cmd, tmp_path, env, "--rerun-incomplete")
     for t, (content, mtime) in finished.items():  # finished runs were not redone
         assert (tmp_path / t).read_bytes() == content and (tmp_path / t).stat().st_mtime_ns == mtime
     assert _counts(out)["train_run"] == len(targets) - len(finished)

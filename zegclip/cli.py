@@ -29,9 +29,13 @@ def run_config(config_file: Optional[str], preset: Optional[str], overrides: Lis
         if not path.is_file():
             raise ConfigError(f"--config {path} does not exist")
         try:
-            data = merge(data, json.loads(path.read_text()))
-        except json.JSONDecodeError as err:
+            loaded = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ConfigError(f"--config {path} is not valid JSON: {err}") from err
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"--config {path}: expected a JSON object with any of model, data, train; "
+                              f"got a {type(loaded).__name__}")
+        data = merge(data, loaded)
     return from_dict(RunConfig, merge(data, parse_overrides(overrides)))
 
 
@@ -87,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from zegclip.engine.train import train
 
     cfg = run_config(args.config, args.preset, args.overrides)
-    result = train(cfg, Path(args.out), evaluate_after=not args.no_eval)
+    result = train(cfg, Path(args.out), evaluate_after=not args.no_eval, restart_if_changed=args.restart_if_changed)
     if result:
         m = result["metrics"]
         print(f"{args.out}: pAcc {m['pAcc']:.1f}  mIoU(S) {m['mIoU_S']:.1f}  mIoU(U) {m['mIoU_U']:.1f}  "
@@ -224,37 +228,19 @@ def cmd_figure(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
-
-    from zegclip.check import (GOLDEN, MINI_CLAIMS, check_claims, compare, golden_from, load_tables,
-                               parse_tolerances, read_frame)
+    from zegclip.check import GOLDEN, golden_from, load_tables, run_check
     from zegclip.io import atomic_path
 
-    summary = load_tables(Path(args.results), args.scale, args.tables)
     golden_path = Path(args.golden) if args.golden else GOLDEN
     if args.write_golden:
+        golden = golden_from(load_tables(Path(args.results), args.scale, args.tables))
         with atomic_path(golden_path) as tmp:
-            golden_from(summary).to_csv(tmp, index=False)
-        print(f"wrote {len(summary)} golden numbers to {golden_path}")
+            golden.to_csv(tmp, index=False)
+        print(f"wrote {len(golden)} golden numbers to {golden_path}")
         return 0
-    try:
-        tolerances = parse_tolerances(args.tolerance)
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
-    golden = read_frame(golden_path) if golden_path.is_file() else None
-    bad = compare(summary, args.scale, tolerances, golden)
-    claims = check_claims(summary, MINI_CLAIMS if args.scale == "mini" else ())
-    if len(bad):
-        print(f"{len(bad)} of {len(summary)} numbers are outside tolerance ({args.scale} scale):")
-        print(tabulate(bad, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
-    else:
-        print(f"all {len(summary)} numbers within tolerance ({args.scale} scale, tables {', '.join(args.tables)})")
-    if len(claims):
-        print(f"{len(claims)} qualitative claim(s) do not hold:")
-        print(tabulate(claims, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
-    elif args.scale == "mini":
-        print(f"the paper's claims that hold in the mini-world still hold ({len(MINI_CLAIMS)} checked)")
-    return 1 if len(bad) or len(claims) else 0
+    passed, text = run_check(Path(args.results), args.scale, args.tables, args.tolerance, golden_path)
+    print(text)
+    return 0 if passed else 1
 
 
 def cmd_prepare_weights(args: argparse.Namespace) -> int:
@@ -288,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start from a dataset's published settings (prompt tokens, templates, iterations)")
     t.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
     t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    t.add_argument("--restart-if-changed", action="store_true",
+                   help="if RUN_DIR holds checkpoints made with another configuration or other starting weights, "
+                        "delete the run's files and start afresh (default: refuse, naming what differs)")
     _add_set(t)
     t.set_defaults(func=cmd_train)
 
@@ -419,16 +408,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from zegclip.check import CheckError
     from zegclip.data.datasets import DataError
     from zegclip.engine.checkpoint import CheckpointError
     from zegclip.engine.train import TrainingError
     from zegclip.model.clip import WeightsError
+    from zegclip.report import ResultsError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, WeightsError, DataError, CheckpointError, TrainingError, FileNotFoundError) as err:
-        print(f"zegclip {args.command}: error: {err}", file=sys.stderr)
+    except (ConfigError, WeightsError, DataError, CheckpointError, TrainingError, CheckError, ResultsError,
+            OSError) as err:
+        # Our errors name the file or key and what was expected; the OS's (a read-only folder, a
+        # full disk) name the file. One line either way.
+        text = f"{err.filename}: {err.strerror}" if isinstance(err, OSError) and err.filename else str(err)
+        print(f"zegclip {args.command}: error: {' '.join(text.split())}", file=sys.stderr)
         return 2
 
 

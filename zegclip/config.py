@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -38,6 +39,12 @@ def _positive(path: str, value: float, strict: bool = True) -> None:
         raise ConfigError(f"{path}={value!r}: expected a {'positive' if strict else 'non-negative'} number")
 
 
+def _rate(path: str, value: float, high_open: bool = True) -> None:
+    """A probability or fraction: in [0, 1), or [0, 1] when ``high_open`` is false."""
+    if not (0.0 <= value < 1.0 if high_open else 0.0 <= value <= 1.0):
+        raise ConfigError(f"{path}={value!r}: expected a value in [0, {'1)' if high_open else '1]'}")
+
+
 @dataclass
 class ClipConfig:
     """Which open_clip model provides both encoders, and where its weights come from."""
@@ -58,6 +65,7 @@ class PromptConfig:
     def __post_init__(self) -> None:
         if self.tokens < 1:
             raise ConfigError(f"model.encoder.prompt.tokens={self.tokens}: expected at least 1 prompt token")
+        _rate("model.encoder.prompt.dropout", self.dropout)
         first, last = self.layers
         if not 1 <= first <= last:
             raise ConfigError(f"model.encoder.prompt.layers={list(self.layers)}: expected [first, last] "
@@ -86,8 +94,7 @@ class EncoderConfig:
         _one_of("model.encoder.mode", self.mode, ENCODER_MODES)
         _one_of("model.encoder.pos_resize", self.pos_resize, POS_RESIZES)
         _positive("model.encoder.image_size", self.image_size)
-        if not 0.0 <= self.drop_path < 1.0:
-            raise ConfigError(f"model.encoder.drop_path={self.drop_path}: expected a rate in [0, 1)")
+        _rate("model.encoder.drop_path", self.drop_path)
 
 
 @dataclass
@@ -122,6 +129,7 @@ class DecoderConfig:
         _positive("model.decoder.layers", self.layers)
         _positive("model.decoder.heads", self.heads)
         _positive("model.decoder.ffn_ratio", self.ffn_ratio)
+        _rate("model.decoder.dropout", self.dropout)
 
 
 @dataclass
@@ -139,8 +147,7 @@ class LossConfig:
         _one_of("model.loss.kind", self.kind, LOSS_KINDS)
         for name in ("focal_weight", "dice_weight", "bce_weight", "focal_gamma"):
             _positive(f"model.loss.{name}", getattr(self, name), strict=False)
-        if not 0.0 <= self.focal_alpha <= 1.0:
-            raise ConfigError(f"model.loss.focal_alpha={self.focal_alpha}: expected a value in [0, 1]")
+        _rate("model.loss.focal_alpha", self.focal_alpha, high_open=False)
 
     @property
     def sigmoid(self) -> bool:
@@ -160,6 +167,7 @@ class InferenceConfig:
 
     def __post_init__(self) -> None:
         _one_of("model.inference.fusion", self.fusion, SLIDE_FUSIONS)
+        _positive("model.inference.seen_bias", self.seen_bias, strict=False)
         _positive("model.inference.crop", self.crop)
         _positive("model.inference.stride", self.stride)
         _positive("model.inference.batch", self.batch)
@@ -181,6 +189,12 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         _positive("data.augment.crop", self.crop)
+        for name in ("scale", "test_scale", "std"):
+            for i, v in enumerate(getattr(self, name)):
+                _positive(f"data.augment.{name}[{i}]", v)
+        _rate("data.augment.flip_prob", self.flip_prob, high_open=False)
+        if not 0.0 < self.cat_max_ratio <= 1.0:
+            raise ConfigError(f"data.augment.cat_max_ratio={self.cat_max_ratio}: expected a value in (0, 1]")
         lo, hi = self.ratio_range
         if not 0 < lo <= hi:
             raise ConfigError(f"data.augment.ratio_range={list(self.ratio_range)}: expected 0 < low <= high")
@@ -232,9 +246,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _one_of("train.setting", self.setting, SETTINGS)
         _one_of("train.precision", self.precision, ("auto", "fp32", "bf16"))
-        for name in ("iters", "batch", "checkpoint_every"):
+        for name in ("iters", "batch", "checkpoint_every", "lr", "poly_power"):
             _positive(f"train.{name}", getattr(self, name))
-        _positive("train.warmup_iters", self.warmup_iters, strict=False)
+        for name in ("warmup_iters", "weight_decay", "encoder_lr_mult", "decoder_lr_mult", "min_lr", "seed"):
+            _positive(f"train.{name}", getattr(self, name), strict=False)
+        _rate("train.warmup_ratio", self.warmup_ratio, high_open=False)
 
 
 @dataclass
@@ -276,12 +292,16 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if tp in (int, float, str, bool):
         if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
             raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}")
+        if tp is float and not math.isfinite(value):
+            raise ConfigError(f"{path}={value!r}: expected a finite number")
         return value
     raise TypeError(f"unsupported config type {tp} at {path}")
 
 
 def from_dict(cls: type[T], data: dict, path: str = "") -> T:
     """Build dataclass ``cls`` from ``data``; unknown keys and wrong types are errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or cls.__name__}: expected a mapping of keys to values, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
@@ -312,19 +332,27 @@ def parse_overrides(items: typing.Iterable[str]) -> dict:
     """Turn ``["model.encoder.mode=ft", "model.encoder.prompt.layers=[1,6]"]`` into a nested dict.
 
     Values are parsed as JSON where they can be (numbers, booleans, null, lists) and are
-    strings otherwise.
+    strings otherwise. A key given twice takes the later value.
     """
     out: dict = {}
+    given: dict = {}  # dotted key -> the --set item that set it
     for item in items:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value")
         key, raw = item.split("=", 1)
+        key = key.strip()
+        parts = key.split(".")
+        if not all(parts):
+            raise ConfigError(f"--set {item!r}: expected a dotted key such as model.encoder.mode before '='")
+        for other, where in given.items():  # a key inside another's value (the same key twice: the later wins)
+            if other.startswith(key + ".") or key.startswith(other + "."):
+                raise ConfigError(f"--set {item!r} conflicts with --set {where!r}")
+        given[key] = item
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
         node = out
-        parts = key.strip().split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Dict, List, Sequence
 
@@ -20,7 +19,7 @@ import seaborn as sns  # noqa: E402
 
 from zegclip.io import atomic_path  # noqa: E402
 from zegclip.paper.runs import FIGURE_TABLES, FIGURES, figure_rows  # noqa: E402
-from zegclip.report import collect, result_path  # noqa: E402
+from zegclip.report import collect, read_json, result_path  # noqa: E402
 
 SWEEP_METRICS = ("mIoU_U", "hIoU")
 SWEEPS = {"prompt_depth": ("prompted layers", "Depth of deep prompt tuning, VOC"),  # x label, title
@@ -35,7 +34,7 @@ def per_class_frame(root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFram
             path = result_path(root, scale, row.run.key(scale), seed)
             if not path.is_file():
                 raise FileNotFoundError(f"figure per_class_unseen: no result {path}; train that run first")
-            result = json.loads(path.read_text())
+            result = read_json(path, "results file")
             for name in result["evaluation"]["unseen"]:
                 records.append({"setting": row.label, "class": name, "seed": seed,
                                 "IoU": result["per_class_IoU"][name]})

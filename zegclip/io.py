@@ -22,15 +22,31 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:  # a read-only folder, a full disk: name the file we were writing
+        raise OSError(err.errno, err.strerror, str(target)) from None
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are shared like any other file
         os.replace(tmp, target)
+    except OSError as err:
+        if err.filename not in (tmp, str(tmp)):
+            raise
+        raise OSError(err.errno, err.strerror, str(target)) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporary files of :func:`atomic_path` that a killed process left in ``folder``
+    (only names of its pattern, ``.NAME.XXXXXXXX.tmp``)."""
+    if folder.is_dir():
+        for path in folder.glob(".*.tmp"):
+            if path.is_file():
+                path.unlink(missing_ok=True)
 
 
 def write_json(target: Path, data: Any) -> None:

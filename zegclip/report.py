@@ -25,6 +25,37 @@ def metrics_of(table: str) -> Sequence[str]:
     return TABLE7_METRICS if table == "table7" else DEFAULT_METRICS
 
 
+class ResultsError(ValueError):
+    """A results file that is unreadable or lacks a number a table needs."""
+
+
+def read_json(path: Path, what: str) -> dict:
+    """A JSON object from ``path``, or one error naming the file."""
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ResultsError(f"{what} {path} is not valid JSON ({err}); write it again") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{what} {path}: expected a JSON object, got a {type(data).__name__}")
+    return data
+
+
+def read_metrics(path: Path, metrics: Sequence[str]) -> Dict[str, float]:
+    """The ``metrics`` of a results file; each must be a finite number (a NaN or a missing one
+    is an error naming the file, never a gap the average would hide)."""
+    data = read_json(path, "results file")
+    values = data.get("metrics")
+    if not isinstance(values, dict):
+        raise ResultsError(f"results file {path} has no 'metrics' object; evaluate the run again")
+    out = {}
+    for m in metrics:
+        v = values.get(m)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ResultsError(f"results file {path} has no number for {m} (found {v!r}); evaluate the run again")
+        out[m] = float(v)
+    return out
+
+
 def result_path(root: Path, scale: str, run_key: str, seed: int, target: Optional[str] = None) -> Path:
     if target is None:
         return root / scale / "runs" / run_key / f"seed{seed}" / "results.json"
@@ -41,7 +72,7 @@ def collect(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.Data
             if not path.is_file():
                 raise FileNotFoundError(f"{table} row {row.key} ({row.dataset}): no result {path}; "
                                         f"train and evaluate that run first")
-            values = json.loads(path.read_text())["metrics"]
+            values = read_metrics(path, metrics)
             for metric, paper in zip(metrics, row.reported):
                 records.append({"table": table, "row": row.key, "label": row.label, "dataset": row.dataset,
                                 "target": row.target or "", "metric": metric, "seed": seed,
@@ -50,10 +81,11 @@ def collect(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.Data
 
 
 def summarize(long: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std and count over seeds per (row, dataset, metric), with the paper's value and Δ."""
+    """Mean, std and count over seeds per (row, dataset, metric), with the paper's value and Δ.
+    ``seeds`` counts the seeds that have a number, the ones the mean is over."""
     keys = ["table", "row", "label", "dataset", "target", "metric"]
     g = long.groupby(keys, sort=False)
-    out = g.agg(mean=("ours", "mean"), std=("ours", "std"), seeds=("ours", "size"), paper=("paper", "first"))
+    out = g.agg(mean=("ours", "mean"), std=("ours", "std"), seeds=("ours", "count"), paper=("paper", "first"))
     out["std"] = out["std"].fillna(0.0)
     out["delta"] = out["mean"] - out["paper"]
     return out.reset_index()
@@ -97,7 +129,7 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
             path = root / scale / "efficiency" / f"{r['dataset']}.json"
             if not path.is_file():
                 raise FileNotFoundError(f"table3 row {r['key']}: no {path}; run zegclip efficiency --json first")
-            ours = json.loads(path.read_text())
+            ours = read_json(path, "efficiency file")
         ours_params = ours.get("params_M", {}).get("published_convention")
         ours_gflops = ours.get("gflops", {}).get("total")
         line.update({"#Params (M)": _num(ours_params), "#Params paper": _num(params),
@@ -140,7 +172,7 @@ def reference_notes(root: Path, scale: str, datasets: Sequence[str]) -> List[str
             out.append(f"References for mini_{ds} not computed (zegclip mini references --dataset mini_{ds} "
                        f"--output {path}).")
             continue
-        ref = json.loads(path.read_text())["references"]  # as `zegclip mini references` writes it
+        ref = read_json(path, "reference scores")["references"]  # as `zegclip mini references` writes it
         scores = ", ".join(f"{name.replace('_', ' ')} {ref[name]['mIoU_U']:.1f}"
                            for name in ("uniform_chance", "colour_only", "texture_only"))
         out.append(f"References, mini_{ds} unseen mIoU: {scores} (transfer must beat them).")

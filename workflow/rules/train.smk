@@ -26,7 +26,10 @@ rule train_run:
         preset=lambda wc: ("mini_" if SCALE == "mini" else "") + RUNS[wc.run].dataset,
         out=lambda wc: f"{RESULTS}/runs/{wc.run}/seed{wc.seed}",
     shell:
-        "{params.launcher} train --preset {params.preset} --out {params.out} {params.overrides} > {log} 2>&1"
+        # A changed configuration (extra_sets, a retrained parent) makes Snakemake rerun the job;
+        # --restart-if-changed then starts the run afresh instead of refusing its old checkpoints.
+        "{params.launcher} train --preset {params.preset} --out {params.out} --restart-if-changed "
+        "{params.overrides} > {log} 2>&1"
 
 
 rule evaluate_cross_dataset:

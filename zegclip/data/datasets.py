@@ -79,7 +79,13 @@ for _split in ("train", "val"):
 def _read_ids(path: Path) -> List[str]:
     if not path.is_file():
         raise DataError(f"split file {path} does not exist")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    except UnicodeDecodeError as err:
+        raise DataError(f"split file {path} is not text ({err.reason}); expected one image id per line") from None
+    if not ids:
+        raise DataError(f"split file {path} lists no image ids; expected one image id per line")
+    return ids
 
 
 def list_samples(root: Path, layout: Layout) -> List[Sample]:
@@ -152,6 +158,12 @@ class SegmentationDataset:
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def verify_sample(self, n: int = 8) -> None:
+        """Read ``n`` evenly spaced samples (decoding, sizes, label range): what a run would
+        otherwise find only when it reaches them, hours later at paper scale."""
+        for index in np.unique(np.linspace(0, len(self) - 1, min(n, len(self))).round().astype(int)):
+            self._read(int(index))
 
     def load(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         """(H, W, 3) uint8 image and (H, W) uint8 label in 0..C-1 or 255 (never modify them)."""

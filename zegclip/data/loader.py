@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from zegclip.config import AugmentConfig
-from zegclip.data.datasets import SegmentationDataset
+from zegclip.data.datasets import DataError, SegmentationDataset
 from zegclip.data.transforms import train_transform
 
 Key = Tuple[int, int]  # (dataset index, augmentation seed)
@@ -60,10 +60,30 @@ class IterationBatches(Sampler[List[Key]]):
                     int(np.random.SeedSequence([self.seed, it, j]).generate_state(1)[0])) for j in slots]
 
 
-def training_loader(dataset: SegmentationDataset, augment: AugmentConfig, batch: int, seed: int, start: int,
-                    iters: int, workers: int, rank: int = 0, world: int = 1) -> DataLoader:
+def _own_message(err: DataError) -> str:
+    """A worker's DataError reaches the main process as "Caught DataError in DataLoader worker
+    process N. Original Traceback ...": keep only the original message, its last line."""
+    text = str(err)
+    if "Original Traceback" not in text:
+        return text
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    return last.split("DataError: ", 1)[-1]
+
+
+def training_batches(dataset: SegmentationDataset, augment: AugmentConfig, batch: int, seed: int, start: int,
+                     iters: int, workers: int, rank: int = 0, world: int = 1) -> Iterator:
+    """(images, labels, valid) for iterations ``start .. iters-1``; bad data stops with the
+    dataset's own one-line message, from the main process or a worker."""
     sampler = IterationBatches(len(dataset), batch, seed, start, iters, rank, world)
     # An explicit generator keeps the loader from drawing on the global RNG (model dropout).
-    return DataLoader(AugmentedSamples(dataset, augment), batch_sampler=sampler, num_workers=workers,
-                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed),
-                      persistent_workers=False)
+    loader = DataLoader(AugmentedSamples(dataset, augment), batch_sampler=sampler, num_workers=workers,
+                        pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed),
+                        persistent_workers=False)
+    batches = iter(loader)
+    while True:
+        try:
+            yield next(batches)
+        except StopIteration:
+            return
+        except DataError as err:
+            raise DataError(_own_message(err)) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -21,13 +22,16 @@ from tqdm import tqdm
 
 from zegclip.config import RunConfig, ConfigError, to_dict
 from zegclip.data.datasets import SegmentationDataset
-from zegclip.data.loader import training_loader
-from zegclip.engine.checkpoint import latest_checkpoint, load_checkpoint, load_weights, save_checkpoint
+from zegclip.data.loader import training_batches
+from zegclip.engine.checkpoint import file_digest, latest_checkpoint, load_checkpoint, load_weights, save_checkpoint
 from zegclip.engine.optim import build_optimizer, set_learning_rates
 from zegclip.engine.targets import training_class_ids, training_targets
-from zegclip.io import atomic_path, write_json
+from zegclip.io import atomic_path, remove_stale_temporaries, write_json
 from zegclip.model import ZegCLIP
 from zegclip.timing import autocast
+
+
+RUN_FILES = ("config.json", "train.log", "checkpoints", "final.pt", "results.json")  # what a run directory holds
 
 
 class TrainingError(RuntimeError):
@@ -67,25 +71,84 @@ def build_model(cfg: RunConfig, device: torch.device) -> ZegCLIP:
     model = ZegCLIP(cfg.model).to(device)
     if cfg.train.init_from:
         path = Path(cfg.train.init_from)
-        load_weights(model, load_checkpoint(path), path)
+        load_weights(model, load_checkpoint(path), path)  # shapes checked before the first step
     return model
 
 
-def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True) -> Dict[str, object]:
-    """Train (or resume) the run in ``run_dir``; returns the results of the final evaluation."""
+def run_identity(cfg: RunConfig) -> Dict[str, object]:
+    """What a run directory's checkpoints must have been made with to be resumed: the resolved
+    configuration and, for a run that starts from another's weights, that file's digest."""
+    init = cfg.train.init_from
+    return {"config": to_dict(cfg), "init_sha256": file_digest(Path(init)) if init else None}
+
+
+def _flat(d: object, prefix: str = "") -> Dict[str, object]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: Dict[str, object] = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}.{k}" if prefix else k))
+    return out
+
+
+def _differences(old: Dict[str, object], new: Dict[str, object]) -> str:
+    a, b = _flat(old), _flat(new)
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    shown = ", ".join(f"{k}: {a.get(k)!r} there, {b.get(k)!r} now" for k in keys[:4])
+    return shown + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+
+
+def open_run_dir(run_dir: Path, identity: Dict[str, object], restart_if_changed: bool) -> Optional[Path]:
+    """The checkpoint to resume from, if the run directory holds one made with ``identity``.
+
+    Checkpoints made otherwise are refused, or with ``restart_if_changed`` the run's files are
+    deleted and it starts afresh. Temporary files a killed write left behind are removed."""
+    remove_stale_temporaries(run_dir)
+    remove_stale_temporaries(run_dir / "checkpoints")
+    last = latest_checkpoint(run_dir / "checkpoints")
+    if last is None:
+        return None
+    state = load_checkpoint(last)
+    theirs = {"config": state["config"], "init_sha256": state.get("init_sha256")}
+    if theirs == identity:
+        return last
+    if not restart_if_changed:
+        raise TrainingError(f"{last} was made with another configuration or starting weights "
+                            f"({_differences(theirs, identity)}); use a new run directory, or pass "
+                            f"--restart-if-changed to delete this run's files and start afresh")
+    for name in RUN_FILES:
+        path = run_dir / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    return None
+
+
+def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
+          restart_if_changed: bool = False) -> Dict[str, object]:
+    """Train (or resume) the run in ``run_dir``; returns the results of the final evaluation.
+
+    Everything the run will need is checked before anything is written: the data root, both
+    splits (present, non-empty, a sample of labels in range), the starting checkpoint's shapes,
+    and that the run directory's checkpoints were made by this configuration."""
     if cfg.data.root is None:
         raise ConfigError("data.root is not set; expected the dataset's folder, e.g. --set data.root=/data/VOCdevkit/VOC2012")
     rank, world = _distributed()
     device = resolve_device()
     t = cfg.train
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resolved = to_dict(cfg)
+    dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.train_split, cfg.data.cache)
+    dataset.verify_sample()
+    if evaluate_after:
+        SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.eval_split).verify_sample()
+    info = dataset.info
+    model = build_model(cfg, device)
+    identity = run_identity(cfg)
+    resolved = identity["config"]
+    last = open_run_dir(run_dir, identity, restart_if_changed) if rank == 0 else None
+    if world > 1:
+        dist.barrier()  # rank 0 has checked (or cleared) the run directory
+        last = latest_checkpoint(run_dir / "checkpoints")
     if rank == 0:
         write_json(run_dir / "config.json", resolved)
 
-    dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.train_split, cfg.data.cache)
-    info = dataset.info
-    model = build_model(cfg, device)
     class_ids = training_class_ids(t.setting, info)
     text = model.encode_classes([info.classes[i] for i in class_ids]).to(device)  # (C', E)
     optimizer = build_optimizer(model, t)
@@ -93,22 +156,18 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True) -> Dict[st
 
     start = 0
     ckpt_dir = run_dir / "checkpoints"
-    last = latest_checkpoint(ckpt_dir)
     if last is not None:
         state = load_checkpoint(last)
-        if state["config"] != resolved:
-            raise TrainingError(f"{last} was written by a different configuration than {run_dir / 'config.json'}; "
-                                "use a new run directory")
         load_weights(model, state, last)
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         start = state["iteration"]
-        if rank == 0:
-            _truncate_log(run_dir / "train.log", start)
+    if rank == 0:  # also a run killed before its first checkpoint: its log starts again
+        _truncate_log(run_dir / "train.log", start)
 
     ddp = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                                      find_unused_parameters=True) if world > 1 else model)
-    loader = training_loader(dataset, cfg.data.augment, t.batch, t.seed, start, t.iters, cfg.data.workers, rank, world)
+    loader = training_batches(dataset, cfg.data.augment, t.batch, t.seed, start, t.iters, cfg.data.workers, rank, world)
     model.train()
     log = open(run_dir / "train.log", "a", buffering=1) if rank == 0 else None
     bar = tqdm(total=t.iters, initial=start, desc=f"train {run_dir.name}", disable=rank != 0, dynamic_ncols=True)
@@ -136,13 +195,13 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True) -> Dict[st
                                       **{k: v.item() for k, v in terms.items()}}) + "\n")
             if rank == 0 and ((it + 1) % t.checkpoint_every == 0 or it + 1 == t.iters):
                 last_good = ckpt_dir / f"iter_{it + 1}.pt"
-                save_checkpoint(last_good, model, it + 1, resolved, full_state, optimizer)
+                save_checkpoint(last_good, model, it + 1, identity, full_state, optimizer)
     finally:
         bar.close()
         if log is not None:
             log.close()
     if rank == 0:
-        save_checkpoint(run_dir / "final.pt", model, t.iters, resolved, full_state)
+        save_checkpoint(run_dir / "final.pt", model, t.iters, identity, full_state)
     if world > 1:
         dist.barrier()
     if not evaluate_after or rank != 0:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
-from zegclip.config import RunConfig, from_dict, load_preset, merge, parse_overrides
+from zegclip.config import ConfigError, RunConfig, from_dict, load_preset, merge, parse_overrides
 
 REPORTED = Path(__file__).with_name("reported.yaml")
 SCALES = ("mini", "paper")
@@ -153,6 +153,16 @@ def figure_rows(figure: str, scale: str) -> List[Row]:
 
 
 TRAINED_TABLES = ("table2", "table4", "table5", "table6", "table7", "table8", "table9", "tokens")
+
+
+def check_extra_sets(runs: Iterable[Run], scale: str, extra: List[str]) -> None:
+    """Resolve every run's configuration with the workflow's ``extra_sets``: an unknown key or a
+    bad value is one error naming it, before any job starts."""
+    try:
+        for run in runs:
+            run.config(scale, extra)
+    except ConfigError as err:
+        raise ConfigError(f"workflow config extra_sets {extra}: {err}") from None
 
 
 def runs_for(tables: Tuple[str, ...], scale: str) -> Dict[str, Run]:
