@@ -191,3 +191,10 @@ def test_a_claim_on_a_missing_row_fails():
                             "metric": ["mIoU_U", "hIoU"], "mean": [40.0, 40.0]})
     failures = check_claims(summary, [Claim("RD improves fix", "table5", "voc", "fix_rd", ("fix",))])
     assert len(failures) == 2 and set(failures["than"]) == {"fix"}
+
+
+def test_a_check_with_nothing_to_compare_fails(tmp_path, capsys):
+    root, golden, _ = _golden_setup(tmp_path)
+    _edit_csv(golden, lambda f: f[f["table"] != "table8"])
+    assert main(["check", "--tables", "table8", "--results", str(root), "--golden", str(golden)]) == 2
+    assert "hold no number for tables table8; nothing to check" in capsys.readouterr().err

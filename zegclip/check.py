@@ -103,8 +103,8 @@ def compare(summary: pd.DataFrame, reference: pd.DataFrame, tolerances: Dict[str
         ref.loc[ref["metric"] == metric, "tolerance"] = tol
     m = ours.drop_duplicates(KEYS).merge(ref.drop_duplicates(KEYS), on=KEYS, how="outer", indicator=True)
     m["delta"] = m["ours"] - m["reference"]
-    key = m[KEYS].apply(tuple, axis=1)
-    twice = {side: set(frame.loc[frame.duplicated(KEYS, keep=False), KEYS].apply(tuple, axis=1))
+    key = pd.Series(list(zip(*(m[k] for k in KEYS))), index=m.index, dtype=object)
+    twice = {side: set(zip(*(frame.loc[frame.duplicated(KEYS, keep=False), k] for k in KEYS)))
              for side, frame in (("results", ours), ("reference numbers", ref))}
     both = m["_merge"] == "both"
     unreported = both & (m["reported"] == False)  # noqa: E712 (a column of booleans)
@@ -218,6 +218,8 @@ def run_check(results: Path, scale: str, tables: Sequence[str], tolerance_items:
         reference = golden_reference(read_frame(golden_path, ("mean", "tolerance")), tables)
         source = f"the golden numbers {golden_path}"
     result = compare(summary, reference, tolerances)
+    if result.expected == 0:  # a check that compares nothing must not pass
+        raise CheckError(f"{source} hold no number for tables {', '.join(tables)}; nothing to check")
     claims = check_claims(summary, MINI_CLAIMS if scale == "mini" else ())
     lines = [f"compared {result.compared} of {result.expected} expected numbers with {source} "
              f"({scale} scale, tables {', '.join(tables)})"
