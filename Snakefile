@@ -1,7 +1,10 @@
 # zegclip workflow: every table of the ZegCLIP paper, each run trained once, evaluated, rendered.
 # Rules live in workflow/rules/*.smk and call the `zegclip` command line.
 #   snakemake --cores all reports/table5.md        one table (mini-world by default)
-#   snakemake --cores all --config scale=paper seeds=1   paper scale (see README)
+#   snakemake --cores all --config scale=paper   paper scale, one seed (see README)
+import sys
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
@@ -10,7 +13,12 @@ min_version("8.0")
 configfile: "workflow/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+try:  # a bad value ends with one line naming it, not the schema
+    validate(config, "workflow/schemas/config.schema.yaml")
+except WorkflowError as err:
+    cause = err.__context__ if hasattr(err.__context__, "message") else None  # jsonschema's error
+    where = "".join(f".{p}" for p in cause.absolute_path) if cause else ""
+    sys.exit(f"zegclip workflow: error: config{where}: {cause.message if cause else err}")
 
 
 include: "workflow/rules/common.smk"
@@ -23,5 +31,5 @@ include: "workflow/rules/efficiency.smk"
 rule all:
     input:
         expand(f"{config['reports']}/table{{n}}.md", n=[2, 3, 4, 5, 6, 7, 8, 9]),
-        expand(f"{config['reports']}/figures/{{figure}}.png", figure=FIGURES),
+        expand(f"{config['reports']}/figures/{{figure}}.png", figure=figures_for(SCALE)),
     default_target: True

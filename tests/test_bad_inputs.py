@@ -363,9 +363,9 @@ WORKFLOW_CASES = [
     ("extra_sets with an unknown key", ['extra_sets=["train.iterz=5"]'], "unknown key(s) iterz in train"),
     ("extra_sets with a bad value", ['extra_sets=["train.lr=-1"]'], "train.lr=-1.0: expected a positive number"),
     ("extra_sets with conflicting keys", ['extra_sets=["model.encoder=3","model.encoder.mode=ft"]'], "conflicts with"),
-    ("a key the schema does not know", ["seedz=3"], "seedz"),
-    ("seeds below one", ["seeds=0"], "seeds"),
-    ("an unknown scale", ["scale=huge"], "huge"),
+    ("a key the schema does not know", ["seedz=3"], "config: Additional properties are not allowed ('seedz'"),
+    ("seeds below one", ["seeds=0"], "config.seeds: 0 is less than the minimum of 1"),
+    ("an unknown scale", ["scale=huge"], "config.scale: 'huge' is not one of ['mini', 'paper']"),
 ]
 
 
@@ -376,5 +376,8 @@ def test_bad_workflow_config_fails_before_any_job(tmp_path, name, config, messag
                            *config, f"results={tmp_path}/results", f"reports={tmp_path}/reports"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and message in out and "Traceback" not in out, out[-2000:]
+    errors = [line for line in out.splitlines() if line.startswith("zegclip workflow: error: ")]
+    assert proc.returncode != 0 and "Traceback" not in out, out[-2000:]
+    assert len(errors) == 1 and message in errors[0], out[-2000:]
+    assert "Failed validating" not in out  # not the schema dump
     assert not (tmp_path / "results").exists()

@@ -138,6 +138,33 @@ def test_stale_temporaries_of_a_killed_write_are_removed_when_the_run_starts(voc
     assert not list(run.rglob("*.tmp")) and (run / "notes.txt").is_file()
 
 
+def test_learning_curve_leaves_training_unchanged_and_survives_a_resume(voc_root, tmp_path, monkeypatch):
+    plain = train(tiny_run(voc_root, iters=12, checkpoint_every=5), tmp_path / "plain")
+    cfg = tiny_run(voc_root, iters=12, checkpoint_every=5, eval_every=4)
+    curved = train(cfg, tmp_path / "curved")
+    assert _losses(tmp_path / "curved") == _losses(tmp_path / "plain")
+    assert curved["metrics"] == plain["metrics"] and "curve" not in plain
+    curve = curved["curve"]
+    assert [p["iter"] for p in curve] == [4, 8, 12]
+    assert set(curve[0]) == {"iter", "loss", "pAcc", "mIoU_S", "mIoU_U", "hIoU"}
+    losses = _losses(tmp_path / "curved")
+    assert curve[1]["loss"] == pytest.approx(sum(losses[4:8]) / 4)
+    assert {k: curve[-1][k] for k in ("mIoU_S", "mIoU_U", "hIoU")} == {k: curved["metrics"][k] for k in ("mIoU_S", "mIoU_U", "hIoU")}
+
+    from zegclip.model import ZegCLIP
+    real, calls = ZegCLIP.loss, []
+
+    def stops(self, out, labels):  # killed at iteration 7: resumes from iter_5.pt, after the point at 4
+        calls.append(1)
+        terms = real(self, out, labels)
+        return {k: v * float("nan") for k, v in terms.items()} if len(calls) == 7 else terms
+    monkeypatch.setattr(ZegCLIP, "loss", stops)
+    with pytest.raises(TrainingError):
+        train(cfg, tmp_path / "resumed")
+    monkeypatch.setattr(ZegCLIP, "loss", real)
+    assert train(cfg, tmp_path / "resumed")["curve"] == curve
+
+
 def test_cli_train_then_cross_dataset_and_truncated_checkpoint(voc_root, tmp_path, capsys):
     cfg_file = tmp_path / "cfg.json"
     cfg = tiny_run(voc_root, iters=6)

@@ -157,3 +157,62 @@ def test_a_result_without_a_number_is_an_error_naming_its_file(tmp_path, capsys,
     err = capsys.readouterr().err
     assert f"results file {bad}" in err and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists() and not (root / "mini" / "tables" / "table8.csv").exists()
+
+
+def _write_curves(root, seeds, rising):
+    """Table 5 results with learning curves: rows in ``rising`` still gain 7.5 points of seen
+    mIoU over the last quarter (iterations 450..600), the others have levelled off."""
+    import math
+
+    for row in table_rows("table5"):
+        for seed in seeds:
+            path = result_path(root, "mini", row.run.key("mini"), seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            curve = []
+            for it in range(75, 601, 75):
+                seen = 10 + it / 20 if row.key in rising else 40 - 30 * math.exp(-it / 60)
+                curve.append({"iter": it, "loss": 1.0 / it, "pAcc": 50.0, "mIoU_S": seen + seed,
+                              "mIoU_U": seen / 2, "hIoU": seen / 3})
+            metrics = {k: curve[-1][k] for k in ("pAcc", "mIoU_S", "mIoU_U", "hIoU")}
+            path.write_text(json.dumps({"metrics": metrics, "curve": curve}))
+
+
+def test_rows_still_learning_in_the_last_quarter_are_marked_unconverged(tmp_path):
+    import pandas as pd
+
+    from zegclip.curves import collect_curves, last_quarter_gain
+
+    root = tmp_path / "results"
+    _write_curves(root, [0, 1], rising={"fix"})
+    gains = last_quarter_gain(collect_curves("table5", root, "mini", [0, 1]))
+    fix = gains[(gains["row"] == "fix") & (gains["dataset"] == "voc")].iloc[0]
+    assert fix["seen_gain_last_quarter"] == pytest.approx(7.5) and not fix["converged"]
+    assert gains[gains["row"] != "fix"]["converged"].all()
+    out = tmp_path / "t5.md"
+    assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 0
+    md = out.read_text()
+    marked = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("|") and "†" in line]
+    assert marked == ["fix †", "fix †"]  # mini-VOC and mini-COCO
+    assert "Note: † not converged" in md
+    csv = pd.read_csv(root / "mini" / "tables" / "table5.csv")
+    assert set(csv.loc[csv["row"] == "fix", "converged"]) == {False}
+
+
+def test_tables_without_curves_mark_nothing(tmp_path):
+    _write_results(tmp_path / "results", "table5", seeds=[0])
+    out = tmp_path / "t5.md"
+    assert main(["report", "--table", "table5", "--results", str(tmp_path / "results"), "--seeds", "0",
+                 "--out", str(out)]) == 0
+    assert "†" not in out.read_text()
+
+
+def test_learning_curves_figure(tmp_path, capsys):
+    root = tmp_path / "results"
+    _write_results(root, "table5", seeds=[0])
+    out = tmp_path / "curves.png"
+    assert main(["figure", "--name", "curves_table5", "--results", str(root), "--seeds", "0", "--out", str(out)]) == 2
+    assert "hold no learning curves" in capsys.readouterr().err and not out.exists()
+    _write_curves(root, [0, 1], rising=set())
+    assert main(["figure", "--name", "curves_table5", "--results", str(root), "--seeds", "0", "1",
+                 "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

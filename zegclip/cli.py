@@ -196,18 +196,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from zegclip.engine.provenance import git_commit
     from zegclip.io import atomic_path
-    from zegclip.report import (collect, efficiency_frame, header, notes, reference_notes, render_latex,
-                                render_markdown, summarize, wide)
+    from zegclip.report import header, render_latex, render_markdown, table_frames
 
     results = Path(args.results)
     head = header(args.table, args.scale, args.seeds, git_commit()[:12], datetime.date.today().isoformat())
-    flags = notes(args.table)
-    if args.table == "table3":  # the efficiency command's JSON, not training runs
-        frame = summary = efficiency_frame(results, args.scale)
-    else:
-        summary = summarize(collect(args.table, results, args.scale, args.seeds))
-        frame = wide(summary)
-        flags += reference_notes(results, args.scale, list(dict.fromkeys(summary["dataset"])))
+    summary, frame, flags = table_frames(args.table, results, args.scale, args.seeds)
     out = Path(args.out)
     csv = results / args.scale / "tables" / f"{args.table}.csv"
     for path, text in ((out, render_markdown(frame, head, flags)),
@@ -328,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     fig = sub.add_parser("figure", help="draw a figure from results with seaborn (PNG, PDF or SVG by OUT's suffix)",
                          description="per_class_unseen: IoU of each unseen COCO-Stuff class, inductive vs "
                                      "self-training (Figure 5 analogue); prompt_depth: Table 8 as a line plot; "
-                                     "prompt_tokens: the prompt-token sweep. Error bars: std over seeds.")
+                                     "prompt_tokens: the prompt-token sweep; curves_table5: learning curves of "
+                                     "Table 5's rows (runs trained with train.eval_every > 0, the mini presets). "
+                                     "Error bars and bands: std over seeds.")
     fig.add_argument("--name", required=True, choices=FIGURES)
     fig.add_argument("--scale", choices=SCALES, default="mini")
     fig.add_argument("--results", default="results", help="the results tree (default: results)")

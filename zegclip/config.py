@@ -240,6 +240,9 @@ class TrainConfig:
     min_lr: float = 1e-6
     init_from: Optional[str] = None  # a checkpoint whose weights start this run (self-training)
     checkpoint_every: int = 2000
+    # Evaluate on the eval split every this many iterations and keep the learning curve
+    # (RUN/curve.jsonl, results.json "curve"); 0: only at the end, as the published recipe.
+    eval_every: int = 0
     seed: int = 0
     precision: str = "auto"  # auto: bf16 autocast on GPU, fp32 on CPU; or fp32, bf16
 
@@ -248,7 +251,8 @@ class TrainConfig:
         _one_of("train.precision", self.precision, ("auto", "fp32", "bf16"))
         for name in ("iters", "batch", "checkpoint_every", "lr", "poly_power"):
             _positive(f"train.{name}", getattr(self, name))
-        for name in ("warmup_iters", "weight_decay", "encoder_lr_mult", "decoder_lr_mult", "min_lr", "seed"):
+        for name in ("warmup_iters", "weight_decay", "encoder_lr_mult", "decoder_lr_mult", "min_lr", "seed",
+                     "eval_every"):
             _positive(f"train.{name}", getattr(self, name), strict=False)
         _rate("train.warmup_ratio", self.warmup_ratio, high_open=False)
 

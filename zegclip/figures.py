@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from zegclip.curves import collect_curves  # noqa: E402
 from zegclip.io import atomic_path  # noqa: E402
 from zegclip.paper.runs import FIGURE_TABLES, FIGURES, figure_rows  # noqa: E402
 from zegclip.report import collect, read_json, result_path  # noqa: E402
@@ -63,6 +64,17 @@ def _sweep_plot(long: pd.DataFrame, xlabel: str, title: str) -> plt.Figure:
     return fig
 
 
+def _curves_plot(curves: pd.DataFrame, title: str) -> plt.Figure:
+    """Seen, unseen and harmonic mIoU against iterations: a panel per (metric, dataset), a line
+    per row, bands of ± one std over seeds."""
+    data = curves[curves["metric"].isin(("mIoU_S", "mIoU_U", "hIoU"))]
+    grid = sns.relplot(data=data, x="iter", y="value", hue="label", row="metric", col="dataset", kind="line",
+                       errorbar="sd", height=2.4, aspect=1.5, facet_kws={"sharey": False, "sharex": False})
+    grid.set_axis_labels("iteration", "score (%)")
+    grid.figure.suptitle(title, y=1.0)
+    return grid.figure
+
+
 def draw(name: str, root: Path, scale: str, seeds: Sequence[int]) -> plt.Figure:
     """One of ``FIGURES`` as a matplotlib figure."""
     n = f"{scale} scale, {len(seeds)} seed(s), mean ± std"
@@ -72,6 +84,12 @@ def draw(name: str, root: Path, scale: str, seeds: Sequence[int]) -> plt.Figure:
         sns.barplot(data=frame, x="class", y="IoU", hue="setting", errorbar="sd", capsize=0.1, ax=ax)
         ax.set(xlabel="unseen class (COCO-Stuff)", ylabel="IoU (%)", title=f"Per-class unseen IoU ({n})")
         ax.tick_params(axis="x", labelrotation=30)
+    elif name == "curves_table5":
+        curves = collect_curves("table5", root, scale, seeds)
+        if curves.empty:
+            raise FileNotFoundError(f"figure curves_table5: the {scale} results of Table 5 hold no learning curves "
+                                    "(trained with train.eval_every 0); train with train.eval_every > 0")
+        return _curves_plot(curves, f"Learning curves, Table 5 ({n})")
     elif name in SWEEPS:
         xlabel, title = SWEEPS[name]
         fig = _sweep_plot(sweep_frame(FIGURE_TABLES[name], root, scale, seeds), xlabel, f"{title} ({n})")

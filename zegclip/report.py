@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
@@ -103,11 +103,22 @@ def _num(v: Optional[float], signed: bool = False) -> str:
     return f"{v:+.1f}" if signed else f"{v:.1f}"
 
 
+def with_convergence(summary: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    """The summary with each row's seen-mIoU gain over the last quarter of training and whether
+    it converged (``zegclip.curves``); NaN for rows trained without learning curves."""
+    from zegclip.curves import last_quarter_gain
+
+    return summary.merge(last_quarter_gain(curves), on=["row", "dataset"], how="left")
+
+
 def wide(summary: pd.DataFrame) -> pd.DataFrame:
-    """One line per (row, dataset[, target]); for each metric: ours, paper and Δ."""
+    """One line per (row, dataset[, target]); for each metric: ours, paper and Δ. A row that did
+    not converge (``converged`` false) is marked †."""
     lines = []
     for (row, label, dataset, target), part in summary.groupby(["row", "label", "dataset", "target"], sort=False):
-        line: Dict[str, str] = {"row": label, "dataset": dataset + (f" → {target}" if target else "")}
+        unconverged = "converged" in part and (part["converged"] == False).any()  # noqa: E712 (NaN: unknown)
+        line: Dict[str, str] = {"row": label + (" †" if unconverged else ""),
+                                "dataset": dataset + (f" → {target}" if target else "")}
         for _, m in part.iterrows():
             line[f"{m['metric']}"] = _fmt(m["mean"], m["std"], m["seeds"])
             line[f"{m['metric']} paper"] = _num(m["paper"])
@@ -141,6 +152,21 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
         line["images/s ours"] = f"{t['images_per_s']:.2f} ({t['device']}, {t['precision']})" if t else "–"
         lines.append(line)
     return pd.DataFrame(lines)
+
+
+def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int]) -> Tuple[pd.DataFrame, pd.DataFrame, List[str]]:
+    """(summary for the CSV, wide frame to render, notes) of a paper table from the results tree."""
+    from zegclip.curves import collect_curves, convergence_note
+
+    flags = notes(table)
+    if table == "table3":  # the efficiency command's JSON, not training runs
+        frame = efficiency_frame(root, scale)
+        return frame, frame, flags
+    summary = with_convergence(summarize(collect(table, root, scale, seeds)), collect_curves(table, root, scale, seeds))
+    if (summary["converged"] == False).any():  # noqa: E712
+        flags.append(convergence_note())
+    flags += reference_notes(root, scale, list(dict.fromkeys(summary["dataset"])))
+    return summary, wide(summary), flags
 
 
 def header(table: str, scale: str, seeds: Sequence[int], commit: str, date: str) -> str:

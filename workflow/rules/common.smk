@@ -1,9 +1,8 @@
 # The run sheet, from the package: every table row is a view of a run, each run trained once.
+import sys
 from pathlib import Path
 
-from snakemake.exceptions import WorkflowError
-
-from zegclip.paper.runs import FIGURES, TRAINED_TABLES, check_extra_sets, figure_rows, runs_for, table_rows
+from zegclip.paper.runs import FIGURES, TRAINED_TABLES, check_extra_sets, figure_rows, figures_for, runs_for, table_rows
 
 SCALE = config["scale"]
 DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
@@ -13,7 +12,7 @@ RUNS = runs_for(TRAINED_TABLES, SCALE)
 try:  # a bad extra_sets key or value fails here, once, not in every training job
     check_extra_sets(RUNS.values(), SCALE, config["extra_sets"])
 except ValueError as err:
-    raise WorkflowError(str(err)) from None
+    sys.exit(f"zegclip workflow: error: {err}")
 WORLD = config["mini"]["world"]
 MINI_CLIP = f"{WORLD}/clip/ZegCLIP-Mini.safetensors"
 GPUS_PER_RUN = config["paper"]["gpus_per_run"] if SCALE == "paper" else 0

@@ -61,7 +61,8 @@ rule render_efficiency_table:
 
 
 rule draw_figure:
-    """A seaborn figure from the results tree: per-class unseen IoU, prompt depth, prompt tokens."""
+    """A seaborn figure from the results tree: per-class unseen IoU, prompt depth, prompt tokens,
+    Table 5 learning curves (mini scale)."""
     input:
         lambda wc: figure_inputs(wc.figure),
     output:

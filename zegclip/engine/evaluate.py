@@ -15,7 +15,7 @@ from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.transforms import eval_transform
 from zegclip.engine.checkpoint import load_checkpoint, load_weights
 from zegclip.engine.provenance import device_name, git_commit, package_versions
-from zegclip.engine.train import autocast_for, resolve_device
+from zegclip.engine.runtime import autocast_for, resolve_device
 from zegclip.io import write_json
 from zegclip.metrics import ConfusionMatrix, summarize
 from zegclip.model import ZegCLIP
@@ -42,7 +42,7 @@ def same_size_batches(dataset: SegmentationDataset, cfg: RunConfig) -> Iterator[
 
 @torch.no_grad()
 def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, calibrate: bool,
-              device: torch.device) -> ConfusionMatrix:
+              device: torch.device, progress: bool = True) -> ConfusionMatrix:
     """Slide inference at the test scale, scores resized to the label's size, argmax."""
     info = dataset.info
     text = model.encode_classes(info.classes).to(device)  # (C, E), every class in dataset order
@@ -56,7 +56,7 @@ def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, cali
 
     model.eval()
     with tqdm(total=len(dataset), desc=f"evaluate {dataset.name}/{dataset.split}", unit="img",
-              dynamic_ncols=True) as bar:
+              dynamic_ncols=True, disable=not progress) as bar:
         for images, labels in same_size_batches(dataset, cfg):
             images = images.to(device)  # (B, 3, h, w)
             scores = slide_scores(logits_fn, images, cfg.model, seen if calibrate else None, labels.shape[-2:])
@@ -65,10 +65,24 @@ def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, cali
     return cm
 
 
+CURVE_METRICS = ("pAcc", "mIoU_S", "mIoU_U", "hIoU")  # what a learning-curve point keeps
+
+
+def curve_point(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, device: torch.device) -> Dict[str, float]:
+    """The run's own evaluation, mid-training, without a progress bar: one learning-curve point.
+    Deterministic and free of random draws, so training goes on exactly as without it."""
+    calibrate = cfg.train.setting == "inductive"
+    metrics = summarize(confusion(model, cfg, dataset, calibrate, device, progress=False),
+                        dataset.info.classes, dataset.info.unseen)
+    return {k: metrics[k] for k in CURVE_METRICS}
+
+
 def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path, device: torch.device,
                  dataset: Optional[str] = None, root: Optional[str] = None,
-                 split: Optional[str] = None) -> Dict[str, object]:
-    """Evaluate on the run's own dataset or, for cross-dataset rows, on another one."""
+                 split: Optional[str] = None, curve: Optional[List[Dict[str, float]]] = None) -> Dict[str, object]:
+    """Evaluate on the run's own dataset or, for cross-dataset rows, on another one. ``curve``:
+    the run's learning curve, whose last point (the last iteration's, with only its loss) gets
+    this evaluation's metrics."""
     start = time.time()
     name = dataset or cfg.data.dataset
     cross = name != cfg.data.dataset
@@ -96,6 +110,8 @@ def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path,
         "wall_time_s": round(time.time() - start, 3),
         "confusion_matrix": cm.matrix.tolist(),
     }
+    if curve is not None:
+        result["curve"] = curve[:-1] + [{**curve[-1], **{k: metrics[k] for k in CURVE_METRICS}}]
     write_json(output, result)
     return result
 

@@ -3,6 +3,7 @@
     RUN/config.json          the fully resolved RunConfig (``zegclip train --config RUN/config.json``
                              reproduces the run)
     RUN/train.log            one JSON line per logged iteration
+    RUN/curve.jsonl          with ``train.eval_every``: one JSON line per evaluation during training
     RUN/checkpoints/iter_N.pt  every ``checkpoint_every`` iterations; a restart resumes from the last
     RUN/final.pt             the trained weights
     RUN/results.json         the evaluation on the dataset's eval split (unless disabled)
@@ -14,7 +15,7 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 import torch.distributed as dist
@@ -24,30 +25,20 @@ from zegclip.config import RunConfig, ConfigError, to_dict
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.loader import training_batches
 from zegclip.engine.checkpoint import file_digest, latest_checkpoint, load_checkpoint, load_weights, save_checkpoint
+from zegclip.engine.evaluate import curve_point, evaluate_run
 from zegclip.engine.optim import build_optimizer, set_learning_rates
+from zegclip.engine.runtime import autocast_for, resolve_device
 from zegclip.engine.targets import training_class_ids, training_targets
 from zegclip.io import atomic_path, remove_stale_temporaries, write_json
 from zegclip.model import ZegCLIP
-from zegclip.timing import autocast
 
 
-RUN_FILES = ("config.json", "train.log", "checkpoints", "final.pt", "results.json")  # what a run directory holds
+# what a run directory holds
+RUN_FILES = ("config.json", "train.log", "curve.jsonl", "checkpoints", "final.pt", "results.json")
 
 
 class TrainingError(RuntimeError):
     """Training cannot go on (a non-finite loss, ...)."""
-
-
-def resolve_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device("cpu")
-
-
-def autocast_for(precision: str, device: torch.device):
-    """``train.precision``: auto is bf16 autocast on a GPU and fp32 on a CPU."""
-    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-    return autocast("bf16" if bf16 else "fp32", device)
 
 
 def _distributed() -> tuple[int, int]:
@@ -55,6 +46,17 @@ def _distributed() -> tuple[int, int]:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _read_log(path: Path) -> List[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def _mean_loss(log: Path, after: int, upto: int) -> float:
+    """The mean training loss of iterations ``after+1 .. upto`` (from the log, so that a resumed
+    run gets the same curve as an uninterrupted one)."""
+    losses = [e["loss"] for e in _read_log(log) if after < e["iter"] <= upto]
+    return sum(losses) / len(losses)
 
 
 def _truncate_log(path: Path, iteration: int) -> None:
@@ -136,8 +138,10 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
     t = cfg.train
     dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.train_split, cfg.data.cache)
     dataset.verify_sample()
-    if evaluate_after:
-        SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.eval_split).verify_sample()
+    eval_dataset = None
+    if evaluate_after or t.eval_every:
+        eval_dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.eval_split, cfg.data.cache)
+        eval_dataset.verify_sample()
     info = dataset.info
     model = build_model(cfg, device)
     identity = run_identity(cfg)
@@ -164,6 +168,7 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
         start = state["iteration"]
     if rank == 0:  # also a run killed before its first checkpoint: its log starts again
         _truncate_log(run_dir / "train.log", start)
+        _truncate_log(run_dir / "curve.jsonl", start)
 
     ddp = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                                      find_unused_parameters=True) if world > 1 else model)
@@ -193,6 +198,12 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
             if log is not None:
                 log.write(json.dumps({"iter": it + 1, "loss": loss.item(), "lr": optimizer.param_groups[0]["lr"],
                                       **{k: v.item() for k, v in terms.items()}}) + "\n")
+            if rank == 0 and t.eval_every and (it + 1) % t.eval_every == 0 and it + 1 < t.iters:
+                point = {"iter": it + 1, "loss": _mean_loss(run_dir / "train.log", it + 1 - t.eval_every, it + 1),
+                         **curve_point(model, cfg, eval_dataset, device)}
+                model.train()
+                with open(run_dir / "curve.jsonl", "a") as f:
+                    f.write(json.dumps(point) + "\n")
             if rank == 0 and ((it + 1) % t.checkpoint_every == 0 or it + 1 == t.iters):
                 last_good = ckpt_dir / f"iter_{it + 1}.pt"
                 save_checkpoint(last_good, model, it + 1, identity, full_state, optimizer)
@@ -206,6 +217,9 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
         dist.barrier()
     if not evaluate_after or rank != 0:
         return {}
-    from zegclip.engine.evaluate import evaluate_run
-
-    return evaluate_run(model, cfg, run_dir / "final.pt", run_dir / "results.json", device)
+    curve = None
+    if t.eval_every:  # the points during training, and the last iteration's (its metrics: the final evaluation)
+        last = t.iters - (t.iters % t.eval_every or t.eval_every)
+        curve = _read_log(run_dir / "curve.jsonl") + [
+            {"iter": t.iters, "loss": _mean_loss(run_dir / "train.log", last, t.iters)}]
+    return evaluate_run(model, cfg, run_dir / "final.pt", run_dir / "results.json", device, curve=curve)

@@ -140,8 +140,14 @@ def table_rows(table: str, scale: Optional[str] = None) -> List[Row]:
     return out
 
 
-FIGURES = ("per_class_unseen", "prompt_depth", "prompt_tokens")  # drawn by zegclip.figures
-FIGURE_TABLES = {"per_class_unseen": "table2", "prompt_depth": "table8", "prompt_tokens": "tokens"}
+FIGURES = ("per_class_unseen", "prompt_depth", "prompt_tokens", "curves_table5")  # drawn by zegclip.figures
+FIGURE_TABLES = {"per_class_unseen": "table2", "prompt_depth": "table8", "prompt_tokens": "tokens",
+                 "curves_table5": "table5"}
+
+
+def figures_for(scale: str) -> Tuple[str, ...]:
+    """The figures a scale can draw: learning curves exist only at mini scale (train.eval_every)."""
+    return FIGURES if scale == "mini" else tuple(f for f in FIGURES if f != "curves_table5")
 
 
 def figure_rows(figure: str, scale: str) -> List[Row]:

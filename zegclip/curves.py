@@ -1,0 +1,60 @@
+"""Learning curves of a table's runs, and the rule that says whether a row finished learning.
+
+A run trained with ``train.eval_every`` keeps its curve in ``results.json`` ("curve": one
+point per evaluation: iteration, mean training loss since the previous point, pAcc and
+seen / unseen / harmonic mIoU). The convergence rule looks at the mean over seeds of a
+row's seen-class mIoU: a row has converged when it gained less than ``CONVERGED_GAIN``
+points over the last quarter of training (the value at 3/4 of the iterations is
+interpolated linearly between the two nearest points).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+import pandas as pd
+
+from zegclip.paper.runs import table_rows
+
+CONVERGED_GAIN = 1.0  # points of seen mIoU over the last quarter of training
+CURVE_METRICS = ("mIoU_S", "mIoU_U", "hIoU", "loss")
+
+
+def collect_curves(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
+    """Long frame: one line per (row, dataset, seed, iteration, metric); runs without a curve
+    (trained with ``eval_every`` 0, as at paper scale) contribute nothing."""
+    from zegclip.report import read_json, result_path
+
+    records: List[Dict[str, object]] = []
+    for row in table_rows(table, scale):
+        if row.target:  # Table 7: evaluations of another run, no training of their own
+            continue
+        for seed in seeds:
+            path = result_path(root, scale, row.run.key(scale), seed)
+            curve = read_json(path, "results file").get("curve") if path.is_file() else None
+            for point in curve or ():
+                for metric in CURVE_METRICS:
+                    records.append({"row": row.key, "label": row.label, "dataset": row.dataset, "seed": seed,
+                                    "iter": point["iter"], "metric": metric, "value": point[metric]})
+    columns = ["row", "label", "dataset", "seed", "iter", "metric", "value"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def last_quarter_gain(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per (row, dataset): the mean-over-seeds seen mIoU gained over the last quarter of
+    training, and whether that makes the row converged."""
+    seen = curves[curves["metric"] == "mIoU_S"]
+    lines = []
+    for (row, dataset), part in seen.groupby(["row", "dataset"], sort=False):
+        mean = part.groupby("iter")["value"].mean().sort_index()  # (iterations,) over seeds
+        end = float(mean.index[-1])
+        gain = float(mean.iloc[-1] - np.interp(0.75 * end, mean.index.to_numpy(float), mean.to_numpy(float)))
+        lines.append({"row": row, "dataset": dataset, "seen_gain_last_quarter": gain,
+                      "converged": gain < CONVERGED_GAIN})
+    return pd.DataFrame(lines, columns=["row", "dataset", "seen_gain_last_quarter", "converged"])
+
+
+def convergence_note() -> str:
+    return (f"† not converged: the row's seen mIoU (mean over seeds) still rose by {CONVERGED_GAIN:.0f} point "
+            f"or more over the last quarter of training (learning curves: train.eval_every).")
