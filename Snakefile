@@ -31,5 +31,6 @@ include: "workflow/rules/efficiency.smk"
 rule all:
     input:
         expand(f"{config['reports']}/table{{n}}.md", n=[2, 3, 4, 5, 6, 7, 8, 9]),
+        f"{config['reports']}/claims_table5.md",
         expand(f"{config['reports']}/figures/{{figure}}.png", figure=figures_for(SCALE)),
     default_target: True

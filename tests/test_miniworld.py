@@ -12,7 +12,7 @@ from zegclip.data.datasets import SegmentationDataset
 from zegclip.miniworld.generate import WorldSize, dataset_root, generate_world
 from zegclip.miniworld.pretrain import PretrainConfig, pretrain_mini_clip
 from zegclip.miniworld.references import reference_scores
-from zegclip.miniworld.spec import MINI_DATASETS, all_classes
+from zegclip.miniworld.spec import MINI_DATASETS, VARIANT_DATASETS, all_classes
 
 SMALL = WorldSize(image_size=32, train=12, val=6)
 
@@ -94,3 +94,25 @@ def test_tiny_clip_pretraining_is_deterministic_and_loads_into_zegclip(world, tm
     assert code == 0
     result = json.loads((run / "results.json").read_text())
     assert result["evaluation"]["dataset"] == "mini_voc" and len(result["per_class_IoU"]) == 20
+
+
+def test_the_novel_words_variant_hides_its_unseen_colours_from_training_only():
+    ds = VARIANT_DATASETS["mini_voc_novel"]
+    seen_words = {w for c in ds.classes if c not in ds.unseen for w in c.split(" ")}
+    assert len(ds.classes) == 20 and len(ds.unseen) == 5
+    assert all(u.split(" ")[0] not in seen_words and u.split(" ")[1] in seen_words for u in ds.unseen)
+    assert set(ds.classes) <= set(all_classes())  # the tiny CLIP is pretrained on every one
+
+
+def test_a_variant_is_written_beside_nothing_else_and_leaves_default_datasets_unchanged(world, tmp_path):
+    variant = tmp_path / "variants"
+    manifest = generate_world(variant, seed=3, size=SMALL, names=("mini_voc_novel", "mini_voc"))
+    assert list(manifest["datasets"]) == ["mini_voc_novel", "mini_voc"]
+    assert sorted(p.name for p in variant.iterdir()) == ["mini_voc", "mini_voc_novel", "world.json"]
+    files = sorted(p.relative_to(world / "mini_voc") for p in (world / "mini_voc").rglob("*") if p.is_file())
+    assert all((world / "mini_voc" / f).read_bytes() == (variant / "mini_voc" / f).read_bytes() for f in files)
+    ds = SegmentationDataset("mini_voc_novel", dataset_root(variant, "mini_voc_novel"), "train")
+    assert dataset_info("mini_voc_novel").unseen == VARIANT_DATASETS["mini_voc_novel"].unseen_ids
+    assert set(np.unique(ds.load(0)[1]).tolist()) - {255}
+    with pytest.raises(ValueError, match="mini_voc_nope"):
+        generate_world(tmp_path / "bad", names=("mini_voc_nope",))

@@ -29,10 +29,10 @@ def test_lint_reports_nothing():
 
 
 def test_dry_run_plans_every_table5_run_once_per_seed(tmp_path):
-    out = _snakemake("-n", "--cores", "1", f"{tmp_path}/reports/table5.md", "--config", "seeds=2",
-                     f"results={tmp_path}/results", f"reports={tmp_path}/reports")
+    out = _snakemake("-n", "--cores", "1", f"{tmp_path}/reports/table5.md", f"{tmp_path}/reports/claims_table5.md",
+                     "--config", "seeds=2", f"results={tmp_path}/results", f"reports={tmp_path}/reports")
     counts = _counts(out)
-    assert counts["train_run"] == 24 * 2 and counts["render_table"] == 1
+    assert counts["train_run"] == 24 * 2 and counts["render_table"] == 1 and counts["render_claims"] == 1
     planned = re.findall(r"output: \S+/runs/([^/]+)/seed(\d)/results.json", out)
     assert len(planned) == len(set(planned)) == 48
 
@@ -54,7 +54,7 @@ def test_dry_run_at_paper_scale_plans_every_table(tmp_path):
     parents = {run.parent().key("paper") for run in runs_for(("table2", "table7"), "paper").values() if run.parent()}
     assert counts["train_run"] == len(table_runs | parents)
     assert counts["render_table"] == 7 and counts["evaluate_cross_dataset"] == 4 and counts["measure_efficiency"] == 2
-    assert counts["render_efficiency_table"] == 1 and counts["draw_figure"] == 3
+    assert counts["render_efficiency_table"] == 1 and counts["draw_figure"] == 3 and counts["render_claims"] == 1
 
 
 def test_slurm_profile_is_valid_and_plans_every_job_of_a_table(tmp_path):

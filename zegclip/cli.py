@@ -128,7 +128,9 @@ def cmd_mini_world(args: argparse.Namespace) -> int:
     from zegclip.miniworld.generate import WorldSize, generate_world
 
     size = WorldSize(image_size=args.image_size, train=args.train, val=args.val)
-    manifest = generate_world(Path(args.out), args.seed, size)
+    from zegclip.miniworld.spec import MINI_DATASETS
+
+    manifest = generate_world(Path(args.out), args.seed, size, args.datasets or tuple(MINI_DATASETS))
     print(f"mini-world (seed {args.seed}) in {args.out}: " + ", ".join(
         f"{n} ({len(d['classes'])} classes, {len(d['unseen'])} unseen)" for n, d in manifest["datasets"].items()))
     return 0
@@ -212,6 +214,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    import datetime
+
+    from zegclip.claims import claims_frames, render_markdown
+    from zegclip.engine.provenance import git_commit
+    from zegclip.io import atomic_path
+
+    verdicts, comparisons = claims_frames(Path(args.results), args.scale, args.seeds)
+    where = f"{args.scale} scale" + (f", {args.label}" if args.label else "")
+    head = (f"The paper's Table 5 claims on our runs ({where}; seeds: {' '.join(map(str, args.seeds))}); "
+            f"commit {git_commit()[:12]}; {datetime.date.today().isoformat()}.")
+    with atomic_path(Path(args.out)) as tmp:
+        tmp.write_text(render_markdown(verdicts, comparisons, head))
+    held = int((verdicts["verdict"] == "holds").sum())
+    print(f"{args.out}: {held} of {len(verdicts)} (claim, dataset) pairs hold in every seed")
+    return 0
+
+
 def cmd_figure(args: argparse.Namespace) -> int:
     from zegclip.figures import draw, save_figure
 
@@ -245,6 +265,8 @@ def cmd_prepare_weights(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from zegclip.miniworld.spec import ALL_DATASETS as ALL_MINI_DATASETS
+
     parser = argparse.ArgumentParser(
         prog="zegclip",
         description="ZegCLIP (CVPR 2023) reference harness: model, training, evaluation and efficiency.")
@@ -318,6 +340,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", required=True, help="the Markdown file, e.g. reports/table5.md")
     rep.set_defaults(func=cmd_report)
 
+    cl = sub.add_parser("claims", help="test the paper's Table 5 claims on our runs, seed by seed",
+                        description="Each claim of the paper's Table 5 (DPT beats Fix and FT on unseen classes, NEL "
+                                    "beats CE, RD helps, fine-tuning hurts unseen classes, ZegCLIP has the best hIoU) "
+                                    "is a set of comparisons between rows; it holds when each comparison holds in "
+                                    "every seed. Writes a Markdown report with the verdicts and every comparison, "
+                                    "beside the same test on the paper's own numbers.")
+    cl.add_argument("--scale", choices=SCALES, default="mini")
+    cl.add_argument("--results", default="results", help="the results tree (default: results)")
+    cl.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    cl.add_argument("--label", default="", help="what else the header should say, e.g. 'world seed 1'")
+    cl.add_argument("--out", required=True, help="the Markdown file, e.g. reports/claims_table5.md")
+    cl.set_defaults(func=cmd_claims)
+
     fig = sub.add_parser("figure", help="draw a figure from results with seaborn (PNG, PDF or SVG by OUT's suffix)",
                          description="per_class_unseen: IoU of each unseen COCO-Stuff class, inductive vs "
                                      "self-training (Figure 5 analogue); prompt_depth: Table 8 as a line plot; "
@@ -349,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Build the embedded mini-world on which every table runs on a CPU.")
     mini_sub = mini.add_subparsers(dest="what", required=True, metavar="WHAT")
     mw = mini_sub.add_parser("world", help="generate the three mini datasets in the real layouts (cached)",
-                             description="Generate mini_voc, mini_coco and mini_context under OUT in the VOC, "
+                             description="Generate mini_voc, mini_coco and mini_context (or --datasets) under OUT in the VOC, "
                                          "COCO-Stuff and Context layouts. Deterministic for a seed; an identical "
                                          "world already in OUT is reused.")
     mw.add_argument("--out", default="data/mini", help="the world folder (default: data/mini)")
@@ -357,6 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     mw.add_argument("--image-size", type=int, default=32)
     mw.add_argument("--train", type=int, default=1500, help="training images per dataset")
     mw.add_argument("--val", type=int, default=400, help="validation images per dataset")
+    mw.add_argument("--datasets", nargs="+", choices=sorted(ALL_MINI_DATASETS), metavar="NAME",
+                    help="which datasets (default: mini_voc mini_coco mini_context); world variants: "
+                         "mini_voc_novel (unseen things have colours no seen thing has); write a variant "
+                         "to its own folder, e.g. --out data/mini_variants")
     mw.set_defaults(func=cmd_mini_world)
     mc = mini_sub.add_parser("clip", help="pretrain the tiny CLIP on generated image-caption pairs",
                              description="Pretrain the ZegCLIP-Mini open_clip model contrastively on every class "

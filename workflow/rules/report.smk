@@ -21,6 +21,26 @@ rule render_table:
         "--seeds {params.seeds} --out {output.md} > {log} 2>&1"
 
 
+rule render_claims:
+    """The paper's Table 5 claims tested on our Table 5 runs, seed by seed (zegclip claims)."""
+    input:
+        lambda wc: table_inputs("table5"),
+    output:
+        md=f"{config['reports']}/claims_table5.md",
+    log:
+        f"{RESULTS}/logs/render_claims.log",
+    conda:
+        "../../env/zegclip.yaml"
+    params:
+        seeds=" ".join(map(str, SEEDS)),
+        scale=SCALE,
+        results=config["results"],
+        label=f"world seed {config['mini']['world_seed']}" if SCALE == "mini" else "",
+    shell:
+        "zegclip claims --scale {params.scale} --results {params.results} --seeds {params.seeds} "
+        "--label {params.label:q} --out {output.md} > {log} 2>&1"
+
+
 rule check_results:
     """Regression check of the rendered tables: the paper's numbers (paper scale) or golden ones (mini)."""
     input:

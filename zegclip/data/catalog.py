@@ -89,10 +89,10 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def _register_mini_datasets() -> None:
-    """The embedded mini-world's three datasets (zegclip.miniworld.spec)."""
-    from zegclip.miniworld.spec import MINI_DATASETS
+    """The embedded mini-world's datasets and their variants (zegclip.miniworld.spec)."""
+    from zegclip.miniworld.spec import ALL_DATASETS
 
-    for name, mini in MINI_DATASETS.items():
+    for name, mini in ALL_DATASETS.items():
         DATASETS[name] = DatasetInfo(name, mini.classes, mini.unseen_ids)
 
 

@@ -189,9 +189,9 @@ class SegmentationDataset:
 
 def _register_mini_layouts() -> None:
     """The mini-world's datasets are written in the real layouts, with their own class counts."""
-    from zegclip.miniworld.spec import MINI_DATASETS
+    from zegclip.miniworld.spec import ALL_DATASETS
 
-    for name, mini in MINI_DATASETS.items():
+    for name, mini in ALL_DATASETS.items():
         for split in ("train", "val"):
             real = LAYOUTS[(mini.layout, split)]
             raw_max = len(mini.classes) if mini.layout == "voc" else len(mini.classes) - 1

@@ -1,10 +1,10 @@
-"""Writing the three mini datasets to disk in the real benchmarks' layouts, once per seed."""
+"""Writing the mini datasets to disk in the real benchmarks' layouts, once per seed."""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Sequence
 
 import numpy as np
 from PIL import Image
@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from zegclip.io import atomic_path, write_json
 from zegclip.miniworld.render import render_scene
-from zegclip.miniworld.spec import MINI_DATASETS, MiniDataset
+from zegclip.miniworld.spec import ALL_DATASETS, MINI_DATASETS, MiniDataset
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class WorldSize:
 
 def dataset_root(world: Path, name: str) -> Path:
     """Where a mini dataset's ``data.root`` is, inside a generated world."""
-    layout = MINI_DATASETS[name].layout
+    layout = ALL_DATASETS[name].layout
     sub = {"voc": "VOCdevkit/VOC2012", "coco": "coco_stuff164k", "context": "VOCdevkit/VOC2010"}[layout]
     return world / name / sub
 
@@ -76,19 +76,25 @@ def write_dataset(world: Path, ds: MiniDataset, size: WorldSize, seed: int, inde
                 tmp.write_text("".join(m + "\n" for m in ids))
 
 
-def generate_world(world: Path, seed: int = 0, size: WorldSize = WorldSize()) -> Dict[str, object]:
-    """Generate all three mini datasets under ``world`` unless the same world is already there.
+def generate_world(world: Path, seed: int = 0, size: WorldSize = WorldSize(),
+                   names: Sequence[str] = tuple(MINI_DATASETS)) -> Dict[str, object]:
+    """Generate the mini datasets ``names`` (default: the three of the default world) under
+    ``world`` unless the same world is already there.
 
     ``world/world.json`` is written last and marks a complete world; its content (seed,
-    sizes, classes) decides whether a cached world can be reused.
+    sizes, classes) decides whether a cached world can be reused. A dataset's images depend
+    only on the seed and its place in ``ALL_DATASETS``, not on which others are written.
     """
+    unknown = [n for n in names if n not in ALL_DATASETS]
+    if unknown or not names:
+        raise ValueError(f"mini datasets {unknown or list(names)}: expected some of {', '.join(ALL_DATASETS)}")
     manifest = {"seed": seed, "size": asdict(size),
-                "datasets": {n: {"classes": list(d.classes), "unseen": list(d.unseen), "layout": d.layout}
-                             for n, d in MINI_DATASETS.items()}}
+                "datasets": {n: {"classes": list(ALL_DATASETS[n].classes), "unseen": list(ALL_DATASETS[n].unseen),
+                                 "layout": ALL_DATASETS[n].layout} for n in names}}
     marker = world / "world.json"
     if marker.is_file() and json.loads(marker.read_text()) == manifest:
         return manifest
-    for index, ds in enumerate(MINI_DATASETS.values()):
-        write_dataset(world, ds, size, seed, index)
+    for name in names:
+        write_dataset(world, ALL_DATASETS[name], size, seed, list(ALL_DATASETS).index(name))
     write_json(marker, manifest)
     return manifest

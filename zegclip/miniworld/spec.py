@@ -77,6 +77,24 @@ MINI_DATASETS: Dict[str, MiniDataset] = {
 }
 
 
+# World variants, beside the default datasets (never replacing them): each changes one property
+# of the world to test whether it decides one of the paper's claims (README, "World variants").
+VARIANT_DATASETS: Dict[str, MiniDataset] = {
+    # mini-VOC whose unseen things each have a colour that no seen thing has. The tiny CLIP knows
+    # every colour (it is pretrained on all classes), as web-scale CLIP knows far more concepts
+    # than a segmentation dataset shows; training on the seen classes never shows these words.
+    "mini_voc_novel": MiniDataset(
+        "mini_voc_novel", "voc",
+        _things(("red", "green", "blue")) + (thing("purple", "striped"), thing("orange", "checkered"),
+                                             thing("cyan", "dotted"), thing("pink", "barred"),
+                                             thing("yellow", "plain")),
+        (), unseen=(thing("purple", "striped"), thing("orange", "checkered"), thing("cyan", "dotted"),
+                    thing("pink", "barred"), thing("yellow", "plain")),
+        background_class=False),
+}
+ALL_DATASETS: Dict[str, MiniDataset] = {**MINI_DATASETS, **VARIANT_DATASETS}
+
+
 def all_classes() -> Tuple[str, ...]:
     """Every class of the world, unseen ones included (what the tiny CLIP is pretrained on)."""
     return _things(tuple(COLOURS)) + tuple(STUFF)
