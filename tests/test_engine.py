@@ -176,6 +176,14 @@ def test_cli_train_then_cross_dataset_and_truncated_checkpoint(voc_root, tmp_pat
     out = tmp_path / "eval.json"
     assert main(["evaluate", "--checkpoint", str(run / "final.pt"), "--output", str(out)]) == 0
     assert json.loads(out.read_text())["evaluation"]["dataset"] == "voc"
+    unbiased = tmp_path / "unbiased.json"
+    assert main(["evaluate", "--checkpoint", str(run / "final.pt"), "--output", str(unbiased),
+                 "--set", "model.inference.seen_bias=0.0"]) == 0
+    assert json.loads(unbiased.read_text())["config"]["model"]["inference"]["seen_bias"] == 0.0
+    assert main(["evaluate", "--checkpoint", str(run / "final.pt"), "--output", str(tmp_path / "no.json"),
+                 "--set", "train.iters=3"]) == 2
+    assert "only model.inference.* can change after training" in capsys.readouterr().err
+    assert not (tmp_path / "no.json").exists()
 
     from fixture_data import make_context
     ctx = make_context(tmp_path / "ctx")

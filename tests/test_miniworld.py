@@ -96,10 +96,11 @@ def test_tiny_clip_pretraining_is_deterministic_and_loads_into_zegclip(world, tm
     assert result["evaluation"]["dataset"] == "mini_voc" and len(result["per_class_IoU"]) == 20
 
 
-def test_the_novel_words_variant_hides_its_unseen_colours_from_training_only():
-    ds = VARIANT_DATASETS["mini_voc_novel"]
+@pytest.mark.parametrize("name,classes", [("mini_voc_novel", 20), ("mini_coco_novel", 41)])
+def test_the_novel_words_variants_hide_their_unseen_colours_from_training_only(name, classes):
+    ds = VARIANT_DATASETS[name]
     seen_words = {w for c in ds.classes if c not in ds.unseen for w in c.split(" ")}
-    assert len(ds.classes) == 20 and len(ds.unseen) == 5
+    assert len(ds.classes) == classes and len(ds.unseen) == 5
     assert all(u.split(" ")[0] not in seen_words and u.split(" ")[1] in seen_words for u in ds.unseen)
     assert set(ds.classes) <= set(all_classes())  # the tiny CLIP is pretrained on every one
 

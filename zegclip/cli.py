@@ -102,7 +102,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from zegclip.engine.evaluate import evaluate_checkpoint
 
-    result = evaluate_checkpoint(Path(args.checkpoint), Path(args.output), args.dataset, args.data_root, args.split)
+    result = evaluate_checkpoint(Path(args.checkpoint), Path(args.output), args.dataset, args.data_root, args.split,
+                                 args.inference)
     m = result["metrics"]
     print(" ".join(f"{k} {v:.2f}" for k, v in m.items() if isinstance(v, float)) + f" -> {args.output}")
     return 0
@@ -265,6 +266,7 @@ def cmd_prepare_weights(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from zegclip.data.catalog import DATASETS
     from zegclip.miniworld.spec import ALL_DATASETS as ALL_MINI_DATASETS
 
     parser = argparse.ArgumentParser(
@@ -301,10 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "the resolved config and its hash, seed, commit, versions, device, wall time).")
     e.add_argument("--checkpoint", required=True, help="a final.pt or iter_N.pt of a run")
     e.add_argument("--output", required=True, help="the results JSON to write (atomically)")
-    e.add_argument("--dataset", choices=("voc", "coco", "context", "context59", "mini_voc", "mini_coco", "mini_context"),
+    e.add_argument("--dataset", choices=tuple(DATASETS),
                    help="evaluate on another dataset's classes (default: the run's dataset)")
     e.add_argument("--data-root", help="that dataset's folder (default: the run's data.root)")
     e.add_argument("--split", help="the split to evaluate (default: the run's data.eval_split)")
+    e.add_argument("--set", dest="inference", action="append", default=[], metavar="model.inference.KEY=VALUE",
+                   help="change how the trained model is evaluated, e.g. --set model.inference.seen_bias=0 "
+                        "(repeatable; only model.inference.* keys; the results record the resolved config)")
     e.set_defaults(func=cmd_evaluate)
 
     b = sub.add_parser(
@@ -394,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     mw.add_argument("--val", type=int, default=400, help="validation images per dataset")
     mw.add_argument("--datasets", nargs="+", choices=sorted(ALL_MINI_DATASETS), metavar="NAME",
                     help="which datasets (default: mini_voc mini_coco mini_context); world variants: "
-                         "mini_voc_novel (unseen things have colours no seen thing has); write a variant "
+                         "mini_voc_novel, mini_coco_novel (unseen things have colours no seen thing has); write a variant "
                          "to its own folder, e.g. --out data/mini_variants")
     mw.set_defaults(func=cmd_mini_world)
     mc = mini_sub.add_parser("clip", help="pretrain the tiny CLIP on generated image-caption pairs",
@@ -410,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Score uniform random labels and attribute-only oracles on a mini "
                                          "dataset's val split: what zero-shot transfer must beat.")
     mr.add_argument("--world", default="data/mini")
-    mr.add_argument("--dataset", required=True, choices=("mini_voc", "mini_coco", "mini_context"))
+    mr.add_argument("--dataset", required=True, choices=tuple(ALL_MINI_DATASETS))
     mr.add_argument("--output", required=True)
     mr.set_defaults(func=cmd_mini_references)
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from zegclip.config import RunConfig, config_hash, from_dict, to_dict
+from zegclip.config import ConfigError, RunConfig, config_hash, from_dict, merge, parse_overrides, to_dict
 from zegclip.data.catalog import dataset_info
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.transforms import eval_transform
@@ -117,9 +117,15 @@ def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path,
 
 
 def evaluate_checkpoint(checkpoint: Path, output: Path, dataset: Optional[str] = None,
-                        root: Optional[str] = None, split: Optional[str] = None) -> Dict[str, object]:
+                        root: Optional[str] = None, split: Optional[str] = None,
+                        inference: Sequence[str] = ()) -> Dict[str, object]:
+    """Evaluate a checkpoint; ``inference`` holds ``model.inference.KEY=VALUE`` overrides (seen
+    bias, fusion, window), the only part of a trained run's config an evaluation may change."""
     state = load_checkpoint(checkpoint)
-    cfg = from_dict(RunConfig, state["config"])
+    outside = [item for item in inference if not item.startswith("model.inference.")]
+    if outside:
+        raise ConfigError(f"evaluate --set {outside[0]!r}: only model.inference.* can change after training")
+    cfg = from_dict(RunConfig, merge(state["config"], parse_overrides(list(inference))))
     device = resolve_device()
     torch.manual_seed(cfg.train.seed)
     model = ZegCLIP(cfg.model)

@@ -79,6 +79,8 @@ MINI_DATASETS: Dict[str, MiniDataset] = {
 
 # World variants, beside the default datasets (never replacing them): each changes one property
 # of the world to test whether it decides one of the paper's claims (README, "World variants").
+_NOVEL_COCO_UNSEEN = (thing("cyan", "plain"), thing("cyan", "checkered"), thing("cyan", "barred"),
+                      thing("pink", "striped"), thing("pink", "dotted"))
 VARIANT_DATASETS: Dict[str, MiniDataset] = {
     # mini-VOC whose unseen things each have a colour that no seen thing has. The tiny CLIP knows
     # every colour (it is pretrained on all classes), as web-scale CLIP knows far more concepts
@@ -91,6 +93,12 @@ VARIANT_DATASETS: Dict[str, MiniDataset] = {
         (), unseen=(thing("purple", "striped"), thing("orange", "checkered"), thing("cyan", "dotted"),
                     thing("pink", "barred"), thing("yellow", "plain")),
         background_class=False),
+    # The same for mini-COCO: 30 seen things in six colours and the six stuff classes; the 5
+    # unseen things are cyan or pink, colours no seen class has.
+    "mini_coco_novel": MiniDataset(
+        "mini_coco_novel", "coco",
+        _things(("red", "green", "blue", "yellow", "purple", "orange")) + _NOVEL_COCO_UNSEEN, tuple(STUFF),
+        unseen=_NOVEL_COCO_UNSEEN, background_class=False),
 }
 ALL_DATASETS: Dict[str, MiniDataset] = {**MINI_DATASETS, **VARIANT_DATASETS}
 
