@@ -84,6 +84,7 @@ def test_tiny_clip_pretraining_is_deterministic_and_loads_into_zegclip(world, tm
     sa, sb = load_file(str(tmp_path / "a.safetensors")), load_file(str(tmp_path / "b.safetensors"))
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
     assert 0.0 <= a["zero_shot_accuracy"] <= 1.0 and len(a["per_class_accuracy"]) == len(all_classes())
+    assert 0.0 < a["cores_busy"] <= a["threads"] + 0.5  # CPU seconds per wall second, for slow-machine diagnosis
     assert json.loads((tmp_path / "a.json").read_text())["config"]["steps"] == 3
 
     run = tmp_path / "run"

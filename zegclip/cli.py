@@ -144,7 +144,7 @@ def cmd_mini_clip(args: argparse.Namespace) -> int:
     report = pretrain_mini_clip(Path(args.out), cfg)
     print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
           f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
-          f"{report['wall_time_s']:.0f} s")
+          f"{report['wall_time_s']:.0f} s, {report['threads']} threads, {report['cores_busy']:.1f} cores busy on average")
     return 0
 
 

@@ -76,7 +76,7 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
     """Train the tiny CLIP from nothing and save it as ``out`` (safetensors) plus ``out``.json."""
     from safetensors.torch import save_file
 
-    start = time.time()
+    start, cpu_start = time.time(), time.process_time()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = open_clip.create_model(MINI_CLIP)
@@ -107,7 +107,10 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
     per_class = zero_shot_accuracy(model, tokenizer, cfg.eval_per_class, cfg.seed)
     report = {"model": MINI_CLIP, "config": asdict(cfg), "zero_shot_accuracy": sum(per_class.values()) / len(per_class),
               "zero_shot_accuracy_min": min(per_class.values()), "per_class_accuracy": per_class,
-              "wall_time_s": round(time.time() - start, 1), "threads": torch.get_num_threads()}
+              "wall_time_s": round(time.time() - start, 1), "threads": torch.get_num_threads(),
+              # CPU seconds per wall second: about `threads` when every thread had a core; near 1
+              # when the machine gave this process one core's worth (a quota, a busy neighbour).
+              "cores_busy": round((time.process_time() - cpu_start) / max(time.time() - start, 1e-9), 2)}
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     with atomic_path(out) as tmp:
         save_file(state, str(tmp))
