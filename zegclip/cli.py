@@ -129,9 +129,7 @@ def cmd_mini_world(args: argparse.Namespace) -> int:
     from zegclip.miniworld.generate import WorldSize, generate_world
 
     size = WorldSize(image_size=args.image_size, train=args.train, val=args.val)
-    from zegclip.miniworld.spec import MINI_DATASETS
-
-    manifest = generate_world(Path(args.out), args.seed, size, args.datasets or tuple(MINI_DATASETS))
+    manifest = generate_world(Path(args.out), args.seed, size, args.datasets)
     print(f"mini-world (seed {args.seed}) in {args.out}: " + ", ".join(
         f"{n} ({len(d['classes'])} classes, {len(d['unseen'])} unseen)" for n, d in manifest["datasets"].items()))
     return 0
@@ -268,6 +266,7 @@ def cmd_prepare_weights(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from zegclip.data.catalog import DATASETS
     from zegclip.miniworld.spec import ALL_DATASETS as ALL_MINI_DATASETS
+    from zegclip.miniworld.spec import MINI_DATASETS
 
     parser = argparse.ArgumentParser(
         prog="zegclip",
@@ -398,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     mw.add_argument("--train", type=int, default=1500, help="training images per dataset")
     mw.add_argument("--val", type=int, default=400, help="validation images per dataset")
     mw.add_argument("--datasets", nargs="+", choices=sorted(ALL_MINI_DATASETS), metavar="NAME",
+                    default=list(MINI_DATASETS),
                     help="which datasets (default: mini_voc mini_coco mini_context); world variants: "
                          "mini_voc_novel, mini_coco_novel (unseen things have colours no seen thing has); write a variant "
                          "to its own folder, e.g. --out data/mini_variants")

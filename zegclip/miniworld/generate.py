@@ -88,13 +88,14 @@ def generate_world(world: Path, seed: int = 0, size: WorldSize = WorldSize(),
     unknown = [n for n in names if n not in ALL_DATASETS]
     if unknown or not names:
         raise ValueError(f"mini datasets {unknown or list(names)}: expected some of {', '.join(ALL_DATASETS)}")
+    chosen = {n: ALL_DATASETS[n] for n in names}
     manifest = {"seed": seed, "size": asdict(size),
-                "datasets": {n: {"classes": list(ALL_DATASETS[n].classes), "unseen": list(ALL_DATASETS[n].unseen),
-                                 "layout": ALL_DATASETS[n].layout} for n in names}}
+                "datasets": {n: {"classes": list(d.classes), "unseen": list(d.unseen), "layout": d.layout}
+                             for n, d in chosen.items()}}
     marker = world / "world.json"
     if marker.is_file() and json.loads(marker.read_text()) == manifest:
         return manifest
-    for name in names:
-        write_dataset(world, ALL_DATASETS[name], size, seed, list(ALL_DATASETS).index(name))
+    for name, ds in chosen.items():
+        write_dataset(world, ds, size, seed, list(ALL_DATASETS).index(name))
     write_json(marker, manifest)
     return manifest

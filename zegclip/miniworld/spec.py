@@ -79,6 +79,8 @@ MINI_DATASETS: Dict[str, MiniDataset] = {
 
 # World variants, beside the default datasets (never replacing them): each changes one property
 # of the world to test whether it decides one of the paper's claims (README, "World variants").
+_NOVEL_VOC_UNSEEN = (thing("purple", "striped"), thing("orange", "checkered"), thing("cyan", "dotted"),
+                     thing("pink", "barred"), thing("yellow", "plain"))
 _NOVEL_COCO_UNSEEN = (thing("cyan", "plain"), thing("cyan", "checkered"), thing("cyan", "barred"),
                       thing("pink", "striped"), thing("pink", "dotted"))
 VARIANT_DATASETS: Dict[str, MiniDataset] = {
@@ -86,13 +88,8 @@ VARIANT_DATASETS: Dict[str, MiniDataset] = {
     # every colour (it is pretrained on all classes), as web-scale CLIP knows far more concepts
     # than a segmentation dataset shows; training on the seen classes never shows these words.
     "mini_voc_novel": MiniDataset(
-        "mini_voc_novel", "voc",
-        _things(("red", "green", "blue")) + (thing("purple", "striped"), thing("orange", "checkered"),
-                                             thing("cyan", "dotted"), thing("pink", "barred"),
-                                             thing("yellow", "plain")),
-        (), unseen=(thing("purple", "striped"), thing("orange", "checkered"), thing("cyan", "dotted"),
-                    thing("pink", "barred"), thing("yellow", "plain")),
-        background_class=False),
+        "mini_voc_novel", "voc", _things(("red", "green", "blue")) + _NOVEL_VOC_UNSEEN, (),
+        unseen=_NOVEL_VOC_UNSEEN, background_class=False),
     # The same for mini-COCO: 30 seen things in six colours and the six stuff classes; the 5
     # unseen things are cyan or pink, colours no seen class has.
     "mini_coco_novel": MiniDataset(
