@@ -2,10 +2,7 @@
 # Rules live in workflow/rules/*.smk and call the `zegclip` command line.
 #   snakemake --cores all reports/table5.md        one table (mini-world by default)
 #   snakemake --cores all --config scale=paper   paper scale, one seed (see README)
-import sys
-
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("8.0")
 
@@ -13,14 +10,7 @@ min_version("8.0")
 configfile: "workflow/config.yaml"
 
 
-try:  # a bad value ends with one line naming it, not the schema
-    validate(config, "workflow/schemas/config.schema.yaml")
-except WorkflowError as err:
-    cause = err.__context__ if hasattr(err.__context__, "message") else None  # jsonschema's error
-    where = "".join(f".{p}" for p in cause.absolute_path) if cause else ""
-    sys.exit(f"zegclip workflow: error: config{where}: {cause.message if cause else err}")
-
-
+include: "workflow/rules/config.smk"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mini.smk"
 include: "workflow/rules/train.smk"

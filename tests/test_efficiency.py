@@ -1,13 +1,16 @@
 """The efficiency command at tiny size: attention is counted, params follow both conventions."""
 import json
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from conftest import TINY_CLIP, tiny_config
 from zegclip.cli import main
+from zegclip.config import ConfigError
 from zegclip.efficiency import count_flops
 from zegclip.model import ZegCLIP
+from zegclip.timing import measurement_device
 
 
 def test_fvcore_counts_attention_products_of_every_encoder_layer():
@@ -43,6 +46,28 @@ def test_efficiency_command_rejects_a_bad_option(capsys):
     code = main(["efficiency", "--dataset", "voc", "--iters", "0", "--set", "model.decoder.query=t_dot_g"])
     assert code == 2
     assert "model.decoder.query='t_dot_g' is not allowed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["efficiency", "bench"])
+def test_a_gpu_asked_for_by_name_must_be_visible_instead_of_timing_the_cpu(command, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    extra = ["--mode", "infer"] if command == "bench" else []
+    code = main([command, "--dataset", "voc", "--device", "cuda", *extra, "--set", f"model.clip.model={TINY_CLIP}"])
+    out = capsys.readouterr()
+    assert code == 2 and out.out == ""
+    assert out.err.strip() == (f"zegclip {command}: error: --device cuda: no CUDA device is visible to this process "
+                               f"(CUDA_VISIBLE_DEVICES=''); run it where a GPU is allocated (on SLURM: the rule's gpu "
+                               f"resource), or pass --device cpu to measure the CPU")
+
+
+def test_measurement_device_defaults_to_what_is_visible_and_refuses_other_names():
+    assert measurement_device("cpu") == torch.device("cpu")
+    assert measurement_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ConfigError, match="--device tpu: not a device name; expected cpu, cuda or cuda:N"):
+        measurement_device("tpu")
+    with pytest.raises(ConfigError, match="expected cpu, cuda or cuda:N"):
+        measurement_device("meta")
 
 
 def test_flop_count_matches_a_head_that_upsamples_with_f_interpolate(monkeypatch):

@@ -24,6 +24,16 @@ def _counts(out):
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M)}
 
 
+def _planned_jobs(out):
+    """rule name -> the dry run's job blocks (the lines after each `rule NAME:`)."""
+    jobs = {}
+    for block in re.split(r"\n(?=rule \w+:)", out):
+        m = re.match(r"rule (\w+):", block)
+        if m:
+            jobs.setdefault(m.group(1), []).append(block)
+    return jobs
+
+
 def test_lint_reports_nothing():
     assert "Congratulations, your workflow is in a good condition" in _snakemake("--lint")
 
@@ -46,8 +56,8 @@ def test_unset_seeds_default_to_one_at_paper_scale_and_three_at_mini_scale(tmp_p
     assert sorted(planned) == sorted((run, str(s)) for run in runs for s in range(seeds))
 
 
-def test_dry_run_at_paper_scale_plans_every_table(tmp_path):
-    out = _snakemake("-n", "--cores", "1", "--config", "scale=paper", "seeds=1", f"results={tmp_path}/results",
+def test_dry_run_at_paper_scale_plans_every_table_with_gpus_requested_by_the_slurm_plugins_name(tmp_path):
+    out = _snakemake("-n", "-p", "--cores", "1", "--config", "scale=paper", "seeds=1", f"results={tmp_path}/results",
                      f"reports={tmp_path}/reports")
     counts = _counts(out)
     table_runs = {r.run.key("paper") for t in TRAINED_TABLES for r in table_rows(t, "paper")}
@@ -55,14 +65,44 @@ def test_dry_run_at_paper_scale_plans_every_table(tmp_path):
     assert counts["train_run"] == len(table_runs | parents)
     assert counts["render_table"] == 7 and counts["evaluate_cross_dataset"] == 4 and counts["measure_efficiency"] == 2
     assert counts["render_efficiency_table"] == 1 and counts["draw_figure"] == 3 and counts["render_claims"] == 1
+    jobs = _planned_jobs(out)
+    for rule in ("train_run", "evaluate_cross_dataset", "measure_efficiency"):
+        assert all(re.search(r"resources: .*\bgpu=1\b", job) for job in jobs[rule]), rule
+    assert "gpus=" not in out
+    assert all("zegclip efficiency" in job and "--device cuda" in job for job in jobs["measure_efficiency"])
 
 
-def test_slurm_profile_is_valid_and_plans_every_job_of_a_table(tmp_path):
+def test_slurm_profile_plans_a_table_and_keeps_each_rules_own_threads_so_mini_jobs_fit_a_two_cpu_node(tmp_path):
+    import yaml
+
+    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
+    assert "set-threads" not in profile and profile["executor"] == "slurm"
+    assert {"slurm_partition", "slurm_account"} <= set(profile["default-resources"])
     out = _snakemake("-n", "--profile", "workflow/profiles/slurm", f"{tmp_path}/reports/table5.md",
                      "--config", "seeds=1", f"results={tmp_path}/results", f"reports={tmp_path}/reports")
-    counts = _counts(out)
-    assert counts["train_run"] == 24 and counts["render_table"] == 1
-    assert "slurm_partition" in (ROOT / "workflow/profiles/slurm/config.yaml").read_text()
+    jobs = _planned_jobs(out)
+    assert len(jobs["train_run"]) == 24 and len(jobs["render_table"]) == 1
+    assert all("threads:" not in job for job in jobs["train_run"])  # the dry run prints threads only above 1
+    assert all(int(t) <= 2 for job in jobs.get("pretrain_clip", []) for t in re.findall(r"threads: (\d+)", job))
+    assert all(not re.search(r"\bgpus?=[1-9]", job) for js in jobs.values() for job in js)
+
+
+def test_mini_scale_measures_table3_on_the_cpu_without_requesting_a_gpu(tmp_path):
+    out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/table3.md", "--config",
+                     f"results={tmp_path}/results", f"reports={tmp_path}/reports")
+    jobs = _planned_jobs(out)["measure_efficiency"]
+    assert len(jobs) == 2 and all("--device cpu" in job and "gpu=1" not in job for job in jobs)
+
+
+def test_nested_command_line_config_values_get_their_schema_types(tmp_path):
+    out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/table5.md", "--config",
+                     f"mini={{world: {tmp_path}/world, world_seed: 1, clip_steps: 7}}", f"results={tmp_path}/results", f"reports={tmp_path}/reports")
+    assert "--seed 1 " in out and "--steps 7 " in out
+    bad = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--config", "mini={world_seed: x}"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    assert bad.returncode != 0
+    assert "zegclip workflow: error: config.mini.world_seed: 'x' is not of type 'integer'" in bad.stderr + bad.stdout
 
 
 def _tiny_workflow(tmp_path, rows, extra_sets):
@@ -158,4 +198,4 @@ def test_paper_scale_runs_on_several_gpus_through_torchrun(tmp_path):
     out = _snakemake("-n", "-p", "--cores", "1", target, "--configfile", str(tmp_path / "gpus.yaml"),
                      "--config", f"results={tmp_path}/results")
     assert "torchrun --standalone --nproc_per_node=4 -m zegclip.cli train --preset voc" in out
-    assert "gpus=4" in out
+    assert "gpu=4" in out

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from zegclip.config import ModelConfig
 from zegclip.efficiency import count_flops
-from zegclip.timing import autocast, timed
+from zegclip.timing import autocast, measurement_device, timed
 
 
 def _peak_memory_gib(device: torch.device) -> float:
@@ -30,7 +30,7 @@ def benchmark(cfg: ModelConfig, num_classes: int, mode: str, batch: int, precisi
               device: Optional[str] = None) -> Dict[str, Any]:
     from zegclip.model import ZegCLIP
 
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = measurement_device(device)
     torch.manual_seed(0)
     model = ZegCLIP(cfg)
     E = model.clip.visual.output_dim

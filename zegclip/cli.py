@@ -48,7 +48,9 @@ def _add_measure_args(p: argparse.ArgumentParser, batch: int, iters: int, warmup
     p.add_argument("--iters", type=int, default=iters, help=f"timed steps (default {iters})")
     p.add_argument("--warmup", type=int, default=warmup, help=f"untimed steps first (default {warmup})")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: autocast")
-    p.add_argument("--device", default=None, help="default: cuda if available, else cpu")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: cuda if one is visible, else cpu); a GPU asked for by name "
+                        "must be visible, or the command fails instead of measuring the CPU")
     _add_set(p)
 
 

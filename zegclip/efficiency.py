@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from zegclip.config import ModelConfig
-from zegclip.timing import autocast, timed
+from zegclip.timing import autocast, measurement_device, timed
 
 ATTENTION_OPS = ("aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
                  "aten::_scaled_dot_product_flash_attention", "aten::_scaled_dot_product_efficient_attention",
@@ -118,6 +118,7 @@ def efficiency_report(cfg: ModelConfig, num_classes: int, *, batch: int = 1, ite
     """Everything Table 3 reports, for a model built from ``cfg`` with random weights."""
     from zegclip.model import ZegCLIP
 
+    dev = measurement_device(device) if iters > 0 else None  # a missing GPU fails before any work
     torch.manual_seed(0)
     model = ZegCLIP(cfg)
     E = model.clip.visual.output_dim
@@ -142,8 +143,7 @@ def efficiency_report(cfg: ModelConfig, num_classes: int, *, batch: int = 1, ite
                    "without_attention_products": (flops.total - attention) / 1e9},
         "fvcore_unsupported_ops": flops.unsupported,
     }
-    if iters > 0:
-        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev is not None:
         model.to(dev)
         fps = throughput(model, text.to(dev), size, batch, iters, warmup, precision, dev)
         report["throughput"] = {"images_per_s": fps, "batch": batch, "precision": precision,

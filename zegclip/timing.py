@@ -2,10 +2,37 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import torch
+
+from zegclip.config import ConfigError
+
+
+def measurement_device(name: Optional[str]) -> torch.device:
+    """The device a measurement was asked for. Unset: a GPU if one is visible, else the CPU. A GPU
+    asked for by name must exist: a throughput measured on the CPU instead would be reported as
+    if it were the GPU's."""
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ConfigError(f"--device {name}: not a device name; expected cpu, cuda or cuda:N") from err
+    if device.type == "cuda":
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        where = f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {name}: no CUDA device is visible to this process{where}; "
+                              f"run it where a GPU is allocated (on SLURM: the rule's gpu resource), "
+                              f"or pass --device cpu to measure the CPU")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) are visible{where}")
+    elif device.type != "cpu":
+        raise ConfigError(f"--device {name}: expected cpu, cuda or cuda:N")
+    return device
 
 
 def sync(device: torch.device) -> None:

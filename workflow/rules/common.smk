@@ -16,6 +16,8 @@ except ValueError as err:
 WORLD = config["mini"]["world"]
 MINI_CLIP = f"{WORLD}/clip/ZegCLIP-Mini.safetensors"
 GPUS_PER_RUN = config["paper"]["gpus_per_run"] if SCALE == "paper" else 0
+# Table 3's throughput: on a GPU at paper scale (the paper's FPS), on the CPU in the mini-world
+EFFICIENCY_DEVICE = config.get("efficiency_device") or ("cuda" if SCALE == "paper" else "cpu")
 
 
 def run_result(key, seed):

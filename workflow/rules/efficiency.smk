@@ -8,10 +8,13 @@ rule measure_efficiency:
         "../../env/zegclip.yaml"
     threads: 2
     resources:
+        # throughput on a GPU needs one allocated (SLURM: --gpus=1); zegclip fails without it
+        gpu=1 if EFFICIENCY_DEVICE == "cuda" else 0,
         mem_mb=8000,
         runtime=30,
     params:
         iters=config["efficiency_iters"],
+        device=EFFICIENCY_DEVICE,
     shell:
         "zegclip efficiency --dataset {wildcards.dataset} --json --iters {params.iters} "
-        "> {output.report} 2> {log}"
+        "--device {params.device} > {output.report} 2> {log}"

@@ -15,7 +15,7 @@ rule train_run:
         seed=r"\d+",
     threads: 8 if SCALE == "paper" else 1
     resources:
-        gpus=GPUS_PER_RUN,
+        gpu=GPUS_PER_RUN,  # the SLURM plugin's name: gpu=N becomes sbatch --gpus=N
         mem_mb=32000 if SCALE == "paper" else 4000,
         runtime=720 if SCALE == "paper" else 20,
     params:
@@ -47,7 +47,7 @@ rule evaluate_cross_dataset:
         seed=r"\d+",
     threads: 8 if SCALE == "paper" else 1
     resources:
-        gpus=1 if SCALE == "paper" else 0,
+        gpu=1 if SCALE == "paper" else 0,
         mem_mb=16000 if SCALE == "paper" else 4000,
         runtime=60 if SCALE == "paper" else 10,
     params:
