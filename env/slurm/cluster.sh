@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real single-node SLURM on this machine, for trying the workflow's SLURM profile (and for CI).
 #
-#   sudo env/slurm/cluster.sh up       install (Debian/Ubuntu packages), configure, start
+#   sudo env/slurm/cluster.sh install  only install the Debian/Ubuntu packages (up does it too)
+#   sudo env/slurm/cluster.sh up       install, configure, start
 #   sudo env/slurm/cluster.sh status   which of its daemons run
 #   sudo env/slurm/cluster.sh down     stop exactly the daemons `up` started
 #
@@ -176,9 +177,13 @@ start_slurm() {
     wait_for 30 "node $host" bash -c "sinfo -h -n '$host' -o %t | grep -Eq '^(idle|mix|alloc)'"
 }
 
-up() {
+as_root() {
     [[ $(id -u) == 0 ]] || die "must run as root (it installs packages and starts system daemons)"
     mkdir -p "$STATE/log" "$STATE/run"
+}
+
+up() {
+    as_root
     install_packages
     write_config
     start_munge
@@ -209,8 +214,9 @@ down() {
 }
 
 case "${1:-}" in
+    install) as_root; install_packages ;;
     up) up ;;
     down) down ;;
     status) status ;;
-    *) echo "usage: $0 up|status|down" >&2; exit 2 ;;
+    *) echo "usage: $0 install|up|status|down" >&2; exit 2 ;;
 esac
