@@ -366,6 +366,8 @@ WORKFLOW_CASES = [
     ("a key the schema does not know", ["seedz=3"], "config: Additional properties are not allowed ('seedz'"),
     ("seeds below one", ["seeds=0"], "config.seeds: 0 is less than the minimum of 1"),
     ("an unknown scale", ["scale=huge"], "config.scale: 'huge' is not one of ['mini', 'paper']"),
+    ("a nested value of the wrong type", ["mini={world_seed: x}"],
+     "config.mini.world_seed: 'x' is not of type 'integer'"),
 ]
 
 

@@ -97,12 +97,7 @@ def test_mini_scale_measures_table3_on_the_cpu_without_requesting_a_gpu(tmp_path
 def test_nested_command_line_config_values_get_their_schema_types(tmp_path):
     out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/table5.md", "--config",
                      f"mini={{world: {tmp_path}/world, world_seed: 1, clip_steps: 7}}", f"results={tmp_path}/results", f"reports={tmp_path}/reports")
-    assert "--seed 1 " in out and "--steps 7 " in out
-    bad = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--config", "mini={world_seed: x}"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
-    assert bad.returncode != 0
-    assert "zegclip workflow: error: config.mini.world_seed: 'x' is not of type 'integer'" in bad.stderr + bad.stdout
+    assert "--seed 1 " in out and "--steps 7 " in out  # a bad nested value: tests/test_bad_inputs.py
 
 
 def _tiny_workflow(tmp_path, rows, extra_sets):
