@@ -15,7 +15,7 @@ import subprocess
 import sys
 import types
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -29,7 +29,7 @@ from fixture_data import make_voc
 from test_report import _write_results
 from zegclip.cli import main
 from zegclip.paper.runs import table_rows
-from zegclip.report import result_path
+from zegclip.paper.layout import result_path
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "pwned.txt"  # what the malicious pickles would create

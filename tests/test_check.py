@@ -7,7 +7,7 @@ import pytest
 from test_report import _write_results
 from zegclip.cli import main
 from zegclip.paper.runs import table_rows
-from zegclip.report import result_path
+from zegclip.paper.layout import result_path
 
 
 def _paper_results(root, table, perturb=None):
@@ -64,8 +64,8 @@ def test_missing_tables_are_a_clear_error(tmp_path, capsys):
 
 
 def test_a_claim_that_stops_holding_fails_the_check(tmp_path, capsys):
-    from zegclip.check import Claim, check_claims
-    from zegclip.report import collect, summarize
+    from zegclip.report.check import Claim, check_claims
+    from zegclip.report.aggregate import collect, summarize
 
     root = tmp_path / "results"
     _write_results(root, "table8", seeds=[0])  # every row the same numbers
@@ -82,7 +82,7 @@ def test_a_claim_that_stops_holding_fails_the_check(tmp_path, capsys):
 def test_committed_mini_table5_passes_and_a_perturbed_result_fails(tmp_path, capsys):
     import pandas as pd
 
-    from zegclip.check import GOLDEN, read_frame
+    from zegclip.report.check import GOLDEN, read_frame
 
     committed = Path(__file__).resolve().parents[1] / "results" / "mini" / "reference" / "table5.csv"
     target = tmp_path / "mini" / "tables" / "table5.csv"
@@ -185,7 +185,7 @@ def test_golden_numbers_are_not_written_from_incomplete_results(tmp_path, capsys
 def test_a_claim_on_a_missing_row_fails():
     import pandas as pd
 
-    from zegclip.check import Claim, check_claims
+    from zegclip.report.check import Claim, check_claims
 
     summary = pd.DataFrame({"table": ["table5"] * 2, "dataset": ["voc"] * 2, "row": ["fix_rd", "fix_rd"],
                             "metric": ["mIoU_U", "hIoU"], "mean": [40.0, 40.0]})

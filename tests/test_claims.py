@@ -1,10 +1,11 @@
 """The paper's Table 5 claims tested per seed (zegclip claims), on results written here."""
 import json
 
-from zegclip.claims import TABLE5_CLAIMS, claims_frames
+from zegclip.report.claims import TABLE5_CLAIMS, claims_frames
 from zegclip.cli import main
 from zegclip.paper.runs import table_rows
-from zegclip.report import DEFAULT_METRICS, result_path
+from zegclip.paper.layout import result_path
+from zegclip.report.aggregate import DEFAULT_METRICS
 
 
 def _write_paper_numbers(root, seeds, change=None):

@@ -5,7 +5,7 @@ from PIL import Image
 
 from fixture_data import make_coco_stuff, make_context, make_voc
 from zegclip.cli import main
-from zegclip.data.catalog import COCO_STUFF_CLASSES, CONTEXT60_CLASSES, VOC_CLASSES, dataset_info
+from zegclip.catalog.benchmarks import COCO_STUFF_CLASSES, CONTEXT60_CLASSES, VOC_CLASSES, dataset_info
 from zegclip.data.datasets import DataError, SegmentationDataset
 from zegclip.data.prepare import coco_stuff_lut
 

@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from conftest import TINY_CLIP, tiny_config
 from zegclip.cli import main
 from zegclip.config import ConfigError
-from zegclip.efficiency import count_flops
+from zegclip.measure.efficiency import count_flops
 from zegclip.model import ZegCLIP
-from zegclip.timing import measurement_device
+from zegclip.engine.runtime import measurement_device
 
 
 def test_fvcore_counts_attention_products_of_every_encoder_layer():

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from zegclip.metrics import ConfusionMatrix, harmonic, summarize
+from zegclip.engine.metrics import ConfusionMatrix, harmonic, summarize
 
 
 def test_confusion_matrix_accumulates_over_images_and_ignores_255():

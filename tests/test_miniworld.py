@@ -7,12 +7,12 @@ import torch
 from safetensors.torch import load_file
 
 from zegclip.cli import main
-from zegclip.data.catalog import dataset_info
+from zegclip.catalog.benchmarks import dataset_info
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.miniworld.generate import WorldSize, dataset_root, generate_world
 from zegclip.miniworld.pretrain import PretrainConfig, pretrain_mini_clip
 from zegclip.miniworld.references import reference_scores
-from zegclip.miniworld.spec import MINI_DATASETS, VARIANT_DATASETS, all_classes
+from zegclip.catalog.miniworld import MINI_DATASETS, VARIANT_DATASETS, all_classes
 
 SMALL = WorldSize(image_size=32, train=12, val=6)
 

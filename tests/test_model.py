@@ -8,7 +8,7 @@ from zegclip.config import ConfigError
 from zegclip.model import ZegCLIP
 from zegclip.model.clip import text_tower_parameters
 from zegclip.model.encoder import resize_positional_embedding
-from zegclip.model.query import QUERY_FORMATS, query_parts
+from zegclip.catalog.queries import QUERY_FORMATS, query_parts
 
 C = 5  # classes
 
@@ -74,7 +74,7 @@ def test_every_table4_query_format_has_the_right_width(fmt):
 
 def test_zegclip_query_is_t_times_g_then_t():
     t, g = torch.randn(4, 8), torch.randn(2, 8)
-    from zegclip.model.query import make_queries
+    from zegclip.catalog.queries import make_queries
     q = make_queries("cat_tmulg_t", t, g)
     assert q.shape == (2, 4, 16)
     assert torch.allclose(q[1, 3], torch.cat([t[3] * g[1], t[3]]))

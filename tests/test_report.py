@@ -5,7 +5,7 @@ import pytest
 
 from zegclip.cli import main
 from zegclip.paper.runs import table_rows
-from zegclip.report import result_path
+from zegclip.paper.layout import result_path
 
 
 def _write_results(root, table, seeds, offset=0.0):
@@ -87,7 +87,7 @@ def _write_per_class(root, seeds):
 
 
 def test_figures_are_drawn_from_the_results_tree(tmp_path):
-    from zegclip.figures import draw, per_class_frame
+    from zegclip.report.figures import draw, per_class_frame
 
     root = tmp_path / "results"
     _write_per_class(root, seeds=[0, 1])
@@ -128,7 +128,7 @@ def test_mini_tables_show_the_reference_scores(tmp_path):
 def test_summary_counts_only_the_seeds_it_averaged():
     import pandas as pd
 
-    from zegclip.report import summarize
+    from zegclip.report.aggregate import summarize
 
     long = pd.DataFrame({"table": "table8", "row": "l1", "label": "1→1", "dataset": "voc", "target": "",
                          "metric": "hIoU", "seed": [0, 1, 2], "ours": [40.0, float("nan"), 50.0], "paper": 76.4})
@@ -180,7 +180,7 @@ def _write_curves(root, seeds, rising):
 def test_rows_still_learning_in_the_last_quarter_are_marked_unconverged(tmp_path):
     import pandas as pd
 
-    from zegclip.curves import collect_curves, last_quarter_gain
+    from zegclip.report.curves import collect_curves, last_quarter_gain
 
     root = tmp_path / "results"
     _write_curves(root, [0, 1], rising={"fix"})

@@ -1,7 +1,7 @@
 """Training targets of each Table 2 setting on a hand-made example."""
 import torch
 
-from zegclip.data.catalog import DatasetInfo
+from zegclip.catalog.benchmarks import DatasetInfo
 from zegclip.engine.targets import training_class_ids, training_targets
 
 INFO = DatasetInfo("toy", ("a", "b", "c", "d"), unseen=(1, 3))  # seen: a, c

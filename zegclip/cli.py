@@ -61,8 +61,8 @@ def _add_set(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_efficiency(args: argparse.Namespace) -> int:
-    from zegclip.data.catalog import dataset_info
-    from zegclip.efficiency import efficiency_report
+    from zegclip.catalog.benchmarks import dataset_info
+    from zegclip.measure.efficiency import efficiency_report
 
     cfg = model_config(args.dataset, args.overrides + ["model.clip.pretrained=null"])
     report = efficiency_report(cfg, dataset_info(args.dataset).num_classes, batch=args.batch, iters=args.iters,
@@ -162,8 +162,8 @@ def cmd_mini_references(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from zegclip.bench import benchmark
-    from zegclip.data.catalog import dataset_info
+    from zegclip.measure.bench import benchmark
+    from zegclip.catalog.benchmarks import dataset_info
 
     cfg = model_config(args.dataset, args.overrides + ["model.clip.pretrained=null"])
     r = benchmark(cfg, dataset_info(args.dataset).num_classes, args.mode, args.batch, args.precision,
@@ -199,13 +199,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from zegclip.engine.provenance import git_commit
     from zegclip.io import atomic_path
-    from zegclip.report import header, render_latex, render_markdown, table_frames
+    from zegclip.paper.layout import TABLE, Layout
+    from zegclip.report.aggregate import header, render_latex, render_markdown, table_frames
 
     results = Path(args.results)
     head = header(args.table, args.scale, args.seeds, git_commit()[:12], datetime.date.today().isoformat())
     summary, frame, flags = table_frames(args.table, results, args.scale, args.seeds)
     out = Path(args.out)
-    csv = results / args.scale / "tables" / f"{args.table}.csv"
+    csv = Layout(results, args.scale).path(TABLE, table=args.table)
     for path, text in ((out, render_markdown(frame, head, flags)),
                        (out.with_suffix(".tex"), render_latex(frame, head, flags)),
                        (csv, summary.to_csv(index=False))):
@@ -218,7 +219,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_claims(args: argparse.Namespace) -> int:
     import datetime
 
-    from zegclip.claims import claims_frames, render_markdown
+    from zegclip.report.claims import claims_frames, render_markdown
     from zegclip.engine.provenance import git_commit
     from zegclip.io import atomic_path
 
@@ -234,7 +235,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from zegclip.figures import draw, save_figure
+    from zegclip.report.figures import draw, save_figure
 
     save_figure(draw(args.name, Path(args.results), args.scale, args.seeds), Path(args.out))
     print(f"{args.out}: {args.name}, {args.scale} scale, seeds {' '.join(map(str, args.seeds))}")
@@ -242,7 +243,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from zegclip.check import GOLDEN, golden_from, load_tables, run_check
+    from zegclip.report.check import GOLDEN, golden_from, load_tables, run_check
     from zegclip.io import atomic_path
 
     golden_path = Path(args.golden) if args.golden else GOLDEN
@@ -266,9 +267,9 @@ def cmd_prepare_weights(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from zegclip.data.catalog import DATASETS
-    from zegclip.miniworld.spec import ALL_DATASETS as ALL_MINI_DATASETS
-    from zegclip.miniworld.spec import MINI_DATASETS
+    from zegclip.catalog.benchmarks import DATASETS
+    from zegclip.catalog.miniworld import ALL_DATASETS as ALL_MINI_DATASETS
+    from zegclip.catalog.miniworld import MINI_DATASETS
 
     parser = argparse.ArgumentParser(
         prog="zegclip",
@@ -449,18 +450,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from zegclip.check import CheckError
-    from zegclip.data.datasets import DataError
-    from zegclip.engine.checkpoint import CheckpointError
-    from zegclip.engine.train import TrainingError
-    from zegclip.model.clip import WeightsError
-    from zegclip.report import ResultsError
+    from zegclip.errors import ZegclipError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, WeightsError, DataError, CheckpointError, TrainingError, CheckError, ResultsError,
-            OSError) as err:
+    except (ZegclipError, OSError) as err:
         # Our errors name the file or key and what was expected; the OS's (a read-only folder, a
         # full disk) name the file. One line either way.
         text = f"{err.filename}: {err.strerror}" if isinstance(err, OSError) and err.filename else str(err)

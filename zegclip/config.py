@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Tuple, TypeVar
 
+from zegclip.errors import ZegclipError
+
 ENCODER_MODES = ("fix", "ft", "dpt")
 LOSS_KINDS = ("plus", "plain", "ce")
 TEMPLATE_SETS = ("single", "single_no_period", "multiple")  # sets in zegclip.model.text.TEMPLATES
@@ -24,7 +26,7 @@ POS_RESIZES = ("two_step", "direct")
 SLIDE_FUSIONS = ("scores", "logits")
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, ZegclipError):
     """A configuration value that is unknown, of the wrong type or out of range."""
 
 
@@ -119,11 +121,11 @@ class DecoderConfig:
     heads: int = 8
     ffn_ratio: int = 4  # FFN width = ffn_ratio * width (published 2048 for width 512)
     dropout: float = 0.1  # attention, residual and FFN dropout
-    query: str = "cat_tmulg_t"  # relationship descriptor, see zegclip.model.query.QUERY_FORMATS
+    query: str = "cat_tmulg_t"  # relationship descriptor, see zegclip.catalog.queries.QUERY_FORMATS
     deep_supervision: bool = False  # published: only the last layer's masks are supervised
 
     def __post_init__(self) -> None:
-        from zegclip.model.query import QUERY_FORMATS  # the formats live next to their code
+        from zegclip.catalog.queries import QUERY_FORMATS  # the formats live next to their code
 
         _one_of("model.decoder.query", self.query, QUERY_FORMATS)
         _positive("model.decoder.layers", self.layers)
@@ -211,7 +213,7 @@ class DataConfig:
     cache: bool = False  # keep decoded training samples in memory (small datasets: the mini-world)
 
     def __post_init__(self) -> None:
-        from zegclip.data.catalog import DATASETS
+        from zegclip.catalog.benchmarks import DATASETS
 
         _one_of("data.dataset", self.dataset, DATASETS)
         _positive("data.workers", self.workers, strict=False)

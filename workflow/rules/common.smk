@@ -2,12 +2,14 @@
 import sys
 from pathlib import Path
 
+from zegclip.paper import layout
 from zegclip.paper.runs import FIGURES, TRAINED_TABLES, check_extra_sets, figure_rows, figures_for, runs_for, table_rows
 
 SCALE = config["scale"]
 DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
 SEEDS = list(range(config.get("seeds") or DEFAULT_SEEDS[SCALE]))
-RESULTS = f"{config['results']}/{SCALE}"
+LAYOUT = layout.Layout(config["results"], SCALE)  # every results path: zegclip/paper/layout.py
+RESULTS = LAYOUT.base  # logs and benchmarks go beside the results
 RUNS = runs_for(TRAINED_TABLES, SCALE)
 try:  # a bad extra_sets key or value fails here, once, not in every training job
     check_extra_sets(RUNS.values(), SCALE, config["extra_sets"])
@@ -21,7 +23,7 @@ EFFICIENCY_DEVICE = config.get("efficiency_device") or ("cuda" if SCALE == "pape
 
 
 def run_result(key, seed):
-    return f"{RESULTS}/runs/{key}/seed{seed}/results.json"
+    return LAYOUT.text(layout.RUN_RESULTS, run=key, seed=seed)
 
 
 def table_inputs(table):
@@ -30,19 +32,19 @@ def table_inputs(table):
     rows = table_rows(table, SCALE)
     out = []
     if SCALE == "mini":
-        out += [f"{RESULTS}/references/mini_{ds}.json" for ds in dict.fromkeys(r.dataset for r in rows)]
+        out += [LAYOUT.text(layout.REFERENCES, dataset=f"mini_{ds}") for ds in dict.fromkeys(r.dataset for r in rows)]
     for row in rows:
         key = row.run.key(SCALE)
         for seed in SEEDS:
             if row.target:
-                out.append(f"{RESULTS}/evals/{key}/seed{seed}/{row.target}.json")
+                out.append(LAYOUT.text(layout.EVAL_RESULTS, run=key, seed=seed, target=row.target))
             else:
                 out.append(run_result(key, seed))
     return out
 
 
 def figure_inputs(figure):
-    """The results a figure draws on (zegclip.figures)."""
+    """The results a figure draws on (zegclip.report.figures)."""
     keys = dict.fromkeys(r.run.key(SCALE) for r in figure_rows(figure, SCALE))
     return [run_result(key, seed) for key in keys for seed in SEEDS]
 
@@ -66,7 +68,8 @@ def run_overrides(wildcards):
     parent = run.parent()
     if parent is not None:
         half = parent.config(SCALE, config["extra_sets"]).train.iters // 2
-        sets.append(f"train.init_from={RESULTS}/runs/{parent.key(SCALE)}/seed{wildcards.seed}/checkpoints/iter_{half}.pt")
+        midpoint = LAYOUT.text(layout.RUN_CHECKPOINT, run=parent.key(SCALE), seed=wildcards.seed, iter=half)
+        sets.append(f"train.init_from={midpoint}")
     return " ".join(f"--set {s}" for s in sets)
 
 

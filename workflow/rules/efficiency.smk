@@ -1,7 +1,7 @@
 rule measure_efficiency:
     """Table 3: parameters, FLOPs and throughput of the paper-scale model for one dataset config."""
     output:
-        report=f"{RESULTS}/efficiency/{{dataset}}.json",
+        report=LAYOUT.text(layout.EFFICIENCY),
     log:
         f"{RESULTS}/logs/measure_efficiency/{{dataset}}.log",
     conda:

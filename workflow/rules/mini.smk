@@ -41,7 +41,7 @@ rule compute_references:
     input:
         world=f"{WORLD}/world.json",
     output:
-        scores=f"{RESULTS}/references/{{dataset}}.json",
+        scores=LAYOUT.text(layout.REFERENCES),
     log:
         f"{RESULTS}/logs/compute_references/{{dataset}}.log",
     conda:

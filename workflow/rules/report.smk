@@ -5,7 +5,7 @@ rule render_table:
     output:
         md=f"{config['reports']}/{{table}}.md",
         tex=f"{config['reports']}/{{table}}.tex",
-        csv=f"{RESULTS}/tables/{{table}}.csv",
+        csv=LAYOUT.text(layout.TABLE),
     log:
         f"{RESULTS}/logs/render_table/{{table}}.log",
     conda:
@@ -15,7 +15,7 @@ rule render_table:
     params:
         seeds=" ".join(map(str, SEEDS)),
         scale=SCALE,
-        results=lambda wc, output: Path(output.csv).parents[2],  # results/{scale}/tables/x.csv
+        results=lambda wc, output: layout.results_root(output.csv, layout.TABLE),
     shell:
         "zegclip report --table {wildcards.table} --scale {params.scale} --results {params.results} "
         "--seeds {params.seeds} --out {output.md} > {log} 2>&1"
@@ -44,9 +44,9 @@ rule render_claims:
 rule check_results:
     """Regression check of the rendered tables: the paper's numbers (paper scale) or golden ones (mini)."""
     input:
-        csv=expand(f"{RESULTS}/tables/{{table}}.csv", table=config["check_tables"]),
+        csv=expand(LAYOUT.text(layout.TABLE), table=config["check_tables"]),
     output:
-        report=f"{RESULTS}/check.txt",
+        report=LAYOUT.text(layout.CHECK),
     log:
         f"{RESULTS}/logs/check_results.log",
     conda:
@@ -54,7 +54,7 @@ rule check_results:
     params:
         scale=SCALE,
         tables=" ".join(config["check_tables"]),
-        results=lambda wc, output: Path(output.report).parents[1],  # results/{scale}/check.txt
+        results=lambda wc, output: layout.results_root(output.report, layout.CHECK),
     shell:
         "zegclip check --scale {params.scale} --results {params.results} --tables {params.tables} "
         "> {output.report} 2> {log}"
@@ -63,18 +63,18 @@ rule check_results:
 rule render_efficiency_table:
     """Table 3: the efficiency command's counts of the paper-scale model beside the paper's."""
     input:
-        reports=expand(f"{RESULTS}/efficiency/{{dataset}}.json", dataset=["voc", "coco"]),
+        reports=expand(LAYOUT.text(layout.EFFICIENCY), dataset=["voc", "coco"]),
     output:
         md=f"{config['reports']}/table3.md",
         tex=f"{config['reports']}/table3.tex",
-        csv=f"{RESULTS}/tables/table3.csv",
+        csv=LAYOUT.text(layout.TABLE, table="table3"),
     log:
         f"{RESULTS}/logs/render_efficiency_table.log",
     conda:
         "../../env/zegclip.yaml"
     params:
         scale=SCALE,
-        results=lambda wc, output: Path(output.csv).parents[2],
+        results=lambda wc, output: layout.results_root(output.csv, layout.TABLE),
     shell:
         "zegclip report --table table3 --scale {params.scale} --results {params.results} "
         "--seeds 0 --out {output.md} > {log} 2>&1"

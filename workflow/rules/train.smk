@@ -3,7 +3,7 @@ rule train_run:
     input:
         unpack(run_inputs),
     output:
-        results=f"{RESULTS}/runs/{{run}}/seed{{seed}}/results.json",
+        results=LAYOUT.text(layout.RUN_RESULTS),
     log:
         f"{RESULTS}/logs/train_run/{{run}}/seed{{seed}}.log",
     benchmark:
@@ -24,7 +24,7 @@ rule train_run:
                   if GPUS_PER_RUN > 1 else "zegclip"),
         overrides=run_overrides,
         preset=lambda wc: ("mini_" if SCALE == "mini" else "") + RUNS[wc.run].dataset,
-        out=lambda wc: f"{RESULTS}/runs/{wc.run}/seed{wc.seed}",
+        out=lambda wc: LAYOUT.text(layout.RUN_DIR, run=wc.run, seed=wc.seed),
     shell:
         # A changed configuration (extra_sets, a retrained parent) makes Snakemake rerun the job;
         # --restart-if-changed then starts the run afresh instead of refusing its old checkpoints.
@@ -35,9 +35,9 @@ rule train_run:
 rule evaluate_cross_dataset:
     """Table 7: a COCO-Stuff run evaluated on another dataset's classes."""
     input:
-        results=f"{RESULTS}/runs/{{run}}/seed{{seed}}/results.json",
+        results=LAYOUT.text(layout.RUN_RESULTS),
     output:
-        results=f"{RESULTS}/evals/{{run}}/seed{{seed}}/{{target}}.json",
+        results=LAYOUT.text(layout.EVAL_RESULTS),
     log:
         f"{RESULTS}/logs/evaluate_cross_dataset/{{run}}/seed{{seed}}/{{target}}.log",
     conda:
@@ -53,7 +53,7 @@ rule evaluate_cross_dataset:
     params:
         dataset=lambda wc: ("mini_" if SCALE == "mini" else "") + wc.target,
         root=lambda wc: data_root(wc.target),
-        checkpoint=lambda wc: f"{RESULTS}/runs/{wc.run}/seed{wc.seed}/final.pt",
+        checkpoint=lambda wc: LAYOUT.text(layout.RUN_FINAL, run=wc.run, seed=wc.seed),
     shell:
         "zegclip evaluate --checkpoint {params.checkpoint} --dataset {params.dataset} "
         "--data-root {params.root} --output {output.results} > {log} 2>&1"

@@ -1,1 +1,1 @@
-"""Datasets: the class catalog of the three benchmarks (and, later, their loaders)."""
+"""Datasets on disk: reading, checking, converting, augmenting and loading them."""

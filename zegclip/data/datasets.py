@@ -14,10 +14,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from zegclip.data.catalog import IGNORE_INDEX, DatasetInfo, dataset_info
+from zegclip.errors import ZegclipError
+from zegclip.catalog.benchmarks import IGNORE_INDEX, DatasetInfo, dataset_info
 
 
-class DataError(ValueError):
+class DataError(ValueError, ZegclipError):
     """A dataset file or folder that is missing, unreadable or inconsistent."""
 
 
@@ -189,7 +190,7 @@ class SegmentationDataset:
 
 def _register_mini_layouts() -> None:
     """The mini-world's datasets are written in the real layouts, with their own class counts."""
-    from zegclip.miniworld.spec import ALL_DATASETS
+    from zegclip.catalog.miniworld import ALL_DATASETS
 
     for name, mini in ALL_DATASETS.items():
         for split in ("train", "val"):

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from zegclip.data.catalog import IGNORE_INDEX
+from zegclip.catalog.benchmarks import IGNORE_INDEX
 from zegclip.data.datasets import DataError, read_label
 from zegclip.io import atomic_path
 
@@ -57,7 +57,7 @@ def convert_coco_stuff(root: Path, progress: bool = True,
 
 # PASCAL Context: the 60 original Detail ids used (reference.md section 5). As in the
 # standard mmsegmentation converter, train ids follow these ids in ascending order, which
-# is the alphabetical order of the class names in zegclip.data.catalog.
+# is the alphabetical order of the class names in zegclip.catalog.benchmarks.
 CONTEXT_IDS = (0, 2, 259, 260, 415, 324, 9, 258, 144, 18, 19, 22, 23, 397, 25, 284, 158, 159, 416, 33, 162, 420,
                454, 295, 296, 427, 44, 45, 46, 308, 59, 440, 445, 31, 232, 65, 354, 424, 68, 326, 72, 458, 34,
                207, 80, 355, 85, 347, 220, 349, 360, 98, 187, 104, 105, 366, 189, 368, 113, 115)

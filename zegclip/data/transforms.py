@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from zegclip.config import AugmentConfig
-from zegclip.data.catalog import IGNORE_INDEX
+from zegclip.catalog.benchmarks import IGNORE_INDEX
 
 
 def rescale_size(h: int, w: int, scale: Tuple[float, float]) -> Tuple[int, int]:

@@ -14,12 +14,13 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
+from zegclip.errors import ZegclipError
 from zegclip.io import atomic_path
 
 _ITER = re.compile(r"^iter_(\d+)\.pt$")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(RuntimeError, ZegclipError):
     """A checkpoint that is missing, truncated or not a zegclip checkpoint."""
 
 

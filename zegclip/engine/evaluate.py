@@ -10,14 +10,14 @@ from torch import Tensor
 from tqdm import tqdm
 
 from zegclip.config import ConfigError, RunConfig, config_hash, from_dict, merge, parse_overrides, to_dict
-from zegclip.data.catalog import dataset_info
+from zegclip.catalog.benchmarks import dataset_info
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.transforms import eval_transform
 from zegclip.engine.checkpoint import load_checkpoint, load_weights
 from zegclip.engine.provenance import device_name, git_commit, package_versions
 from zegclip.engine.runtime import autocast_for, resolve_device
 from zegclip.io import write_json
-from zegclip.metrics import ConfusionMatrix, summarize
+from zegclip.engine.metrics import ConfusionMatrix, summarize
 from zegclip.model import ZegCLIP
 from zegclip.model.inference import slide_scores
 

@@ -6,7 +6,7 @@ from typing import List, Sequence
 import torch
 from torch import Tensor
 
-from zegclip.data.catalog import IGNORE_INDEX, DatasetInfo
+from zegclip.catalog.benchmarks import IGNORE_INDEX, DatasetInfo
 from zegclip.model.inference import class_scores
 
 

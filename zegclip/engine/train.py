@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from zegclip.errors import ZegclipError
 from zegclip.config import RunConfig, ConfigError, to_dict
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.loader import training_batches
@@ -37,7 +38,7 @@ from zegclip.model import ZegCLIP
 RUN_FILES = ("config.json", "train.log", "curve.jsonl", "checkpoints", "final.pt", "results.json")
 
 
-class TrainingError(RuntimeError):
+class TrainingError(RuntimeError, ZegclipError):
     """Training cannot go on (a non-finite loss, ...)."""
 
 

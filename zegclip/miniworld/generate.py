@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from zegclip.io import atomic_path, write_json
 from zegclip.miniworld.render import render_scene
-from zegclip.miniworld.spec import ALL_DATASETS, MINI_DATASETS, MiniDataset
+from zegclip.catalog.miniworld import ALL_DATASETS, MINI_DATASETS, MiniDataset
 
 
 @dataclass(frozen=True)

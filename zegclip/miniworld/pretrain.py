@@ -25,7 +25,7 @@ from zegclip.config import AugmentConfig
 from zegclip.data.transforms import normalize
 from zegclip.io import atomic_path, write_json
 from zegclip.miniworld.render import render_single
-from zegclip.miniworld.spec import all_classes
+from zegclip.catalog.miniworld import all_classes
 from zegclip.model.text import MULTIPLE_TEMPLATES, encode_class_names
 
 MINI_CLIP = "ZegCLIP-Mini"  # zegclip/clip_configs/ZegCLIP-Mini.json

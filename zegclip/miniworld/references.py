@@ -14,9 +14,9 @@ from typing import Dict
 import numpy as np
 import torch
 
-from zegclip.data.catalog import IGNORE_INDEX
+from zegclip.catalog.benchmarks import IGNORE_INDEX
 from zegclip.data.datasets import SegmentationDataset
-from zegclip.metrics import ConfusionMatrix, summarize
+from zegclip.engine.metrics import ConfusionMatrix, summarize
 
 
 def _attribute_map(classes, unseen_ids, part: int) -> np.ndarray:

@@ -5,7 +5,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from zegclip.miniworld.spec import BACKGROUND, COLOURS, STUFF, MiniDataset
+from zegclip.catalog.miniworld import BACKGROUND, COLOURS, STUFF, MiniDataset
 
 GREY = (118, 118, 118)
 

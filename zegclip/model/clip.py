@@ -15,6 +15,7 @@ import open_clip
 import torch
 from torch import nn
 
+from zegclip.errors import ZegclipError
 from zegclip.config import ClipConfig, ConfigError
 from zegclip.io import atomic_path
 
@@ -31,7 +32,7 @@ def _is_weight(key: str) -> bool:
     return key not in _NON_WEIGHT_KEYS and not key.endswith("attn_mask")
 
 
-class WeightsError(RuntimeError):
+class WeightsError(RuntimeError, ZegclipError):
     """A weights file that is missing, unreadable, truncated or of the wrong kind."""
 
 

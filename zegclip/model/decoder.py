@@ -131,7 +131,7 @@ def upsample(masks: Tensor, size: Tuple[int, int]) -> Tensor:
 
 class MaskUpsample(nn.Module):
     """``upsample`` as a module, so that a FLOP count can tell its matrix products apart from the
-    model's own (zegclip.efficiency counts it as the published bilinear interpolation)."""
+    model's own (zegclip.measure.efficiency counts it as the published bilinear interpolation)."""
 
     def forward(self, masks: Tensor, size: Tuple[int, int]) -> Tensor:
         return upsample(masks, size)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from zegclip.config import LossConfig
-from zegclip.data.catalog import IGNORE_INDEX
+from zegclip.catalog.benchmarks import IGNORE_INDEX
 
 
 def _softplus(x: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ from zegclip.model.clip import build_clip
 from zegclip.model.decoder import MaskUpsample, TextQueryDecoder, _init_weights, unused_published_params
 from zegclip.model.encoder import DeepPrompts, check_visual, encode_image, resize_pretrained_grid
 from zegclip.model.losses import segmentation_loss
-from zegclip.model.query import make_queries, query_parts
+from zegclip.catalog.queries import make_queries, query_parts
 from zegclip.model.text import class_embeddings
 
 

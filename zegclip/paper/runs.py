@@ -140,7 +140,7 @@ def table_rows(table: str, scale: Optional[str] = None) -> List[Row]:
     return out
 
 
-FIGURES = ("per_class_unseen", "prompt_depth", "prompt_tokens", "curves_table5")  # drawn by zegclip.figures
+FIGURES = ("per_class_unseen", "prompt_depth", "prompt_tokens", "curves_table5")  # drawn by zegclip.report.figures
 FIGURE_TABLES = {"per_class_unseen": "table2", "prompt_depth": "table8", "prompt_tokens": "tokens",
                  "curves_table5": "table5"}
 

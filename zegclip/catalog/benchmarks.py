@@ -89,8 +89,8 @@ def dataset_info(name: str) -> DatasetInfo:
 
 
 def _register_mini_datasets() -> None:
-    """The embedded mini-world's datasets and their variants (zegclip.miniworld.spec)."""
-    from zegclip.miniworld.spec import ALL_DATASETS
+    """The embedded mini-world's datasets and their variants (zegclip.catalog.miniworld)."""
+    from zegclip.catalog.miniworld import ALL_DATASETS
 
     for name, mini in ALL_DATASETS.items():
         DATASETS[name] = DatasetInfo(name, mini.classes, mini.unseen_ids)

@@ -15,7 +15,9 @@ from typing import Dict, List, Sequence
 import numpy as np
 import pandas as pd
 
+from zegclip.paper.layout import result_path
 from zegclip.paper.runs import table_rows
+from zegclip.report.results import read_json
 
 CONVERGED_GAIN = 1.0  # points of seen mIoU over the last quarter of training
 CURVE_METRICS = ("mIoU_S", "mIoU_U", "hIoU", "loss")
@@ -24,8 +26,6 @@ CURVE_METRICS = ("mIoU_S", "mIoU_U", "hIoU", "loss")
 def collect_curves(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
     """Long frame: one line per (row, dataset, seed, iteration, metric); runs without a curve
     (trained with ``eval_every`` 0, as at paper scale) contribute nothing."""
-    from zegclip.report import read_json, result_path
-
     records: List[Dict[str, object]] = []
     for row in table_rows(table, scale):
         if row.target:  # Table 7: evaluations of another run, no training of their own

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from torch import Tensor
 
-from zegclip.data.catalog import IGNORE_INDEX
+from zegclip.catalog.benchmarks import IGNORE_INDEX
 
 
 class ConfusionMatrix:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from zegclip.config import ModelConfig
-from zegclip.timing import autocast, measurement_device, timed
+from zegclip.engine.runtime import autocast, measurement_device, timed
 
 ATTENTION_OPS = ("aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
                  "aten::_scaled_dot_product_flash_attention", "aten::_scaled_dot_product_efficient_attention",

@@ -14,7 +14,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import pandas as pd
 
-from zegclip.report import ResultsError, collect
+from zegclip.report.aggregate import collect
+from zegclip.report.results import ResultsError
 
 ENCODERS = ("fix", "ft", "dpt")
 VARIANTS = ("", "_nel", "_rd", "_nel_rd")  # loss and query suffixes of Table 5's row keys
@@ -55,7 +56,7 @@ def _wins(values: Dict[Tuple[str, str], float], c: Comparison) -> bool:
 
 def comparisons_frame(long: pd.DataFrame, claims: Sequence[PaperClaim] = TABLE5_CLAIMS) -> pd.DataFrame:
     """One line per (claim, dataset, comparison): the paper's two numbers, our two means over
-    seeds, and the seeds in which ours holds (``held_in``). ``long`` is ``zegclip.report.collect``'s frame."""
+    seeds, and the seeds in which ours holds (``held_in``). ``long`` is ``zegclip.report.aggregate.collect``'s frame."""
     lines: List[Dict[str, object]] = []
     seeds = sorted(long["seed"].unique())
     for dataset, part in long.groupby("dataset", sort=False):
@@ -96,7 +97,7 @@ def verdicts(comparisons: pd.DataFrame, claims: Sequence[PaperClaim] = TABLE5_CL
 
 def claims_frames(root: Path, scale: str, seeds: Sequence[int]) -> Tuple[pd.DataFrame, pd.DataFrame]:
     """(verdicts, comparisons) of Table 5's claims from the results tree; every row and seed
-    must have a result (``zegclip.report.collect`` names the first one missing)."""
+    must have a result (``zegclip.report.aggregate.collect`` names the first one missing)."""
     comparisons = comparisons_frame(collect("table5", root, scale, seeds))
     return verdicts(comparisons), comparisons
 

@@ -1,4 +1,4 @@
-"""Figures with seaborn, from the same results tree as the tables (see ``zegclip.report``).
+"""Figures with seaborn, from the same results tree as the tables (see ``zegclip.report.aggregate``).
 
     per_class_unseen  IoU of every unseen COCO-Stuff class, inductive vs self-training
                       (the paper's Figure 5 analogue), bars with error bars over seeds
@@ -17,10 +17,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from zegclip.curves import collect_curves  # noqa: E402
+from zegclip.report.curves import collect_curves  # noqa: E402
 from zegclip.io import atomic_path  # noqa: E402
 from zegclip.paper.runs import FIGURE_TABLES, FIGURES, figure_rows  # noqa: E402
-from zegclip.report import collect, read_json, result_path  # noqa: E402
+from zegclip.paper.layout import result_path  # noqa: E402
+from zegclip.report.aggregate import collect  # noqa: E402
+from zegclip.report.results import read_json  # noqa: E402
 
 SWEEP_METRICS = ("mIoU_U", "hIoU")
 SWEEPS = {"prompt_depth": ("prompted layers", "Depth of deep prompt tuning, VOC"),  # x label, title

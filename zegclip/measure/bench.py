@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from zegclip.config import ModelConfig
-from zegclip.efficiency import count_flops
-from zegclip.timing import autocast, measurement_device, timed
+from zegclip.measure.efficiency import count_flops
+from zegclip.engine.runtime import autocast, measurement_device, timed
 
 
 def _peak_memory_gib(device: torch.device) -> float:

@@ -1,21 +1,18 @@
 """Aggregating results into the paper's tables: ours (mean ± std over seeds) beside the paper's.
 
-The results tree, one folder per scale so that the scales never mix:
-
-    results/{scale}/runs/{run_key}/seed{s}/results.json          a training run's evaluation
-    results/{scale}/evals/{run_key}/seed{s}/{target}.json        Table 7: a run on another dataset
-    results/{scale}/efficiency/{dataset}.json                    Table 3: ``zegclip efficiency --json``
+Where each result lives: ``zegclip.paper.layout``.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
+from zegclip.paper.layout import REFERENCES, Layout, result_path
 from zegclip.paper.runs import reported, table_rows
+from zegclip.report.results import read_json, read_metrics
 
 DEFAULT_METRICS = ("pAcc", "mIoU_S", "mIoU_U", "hIoU")
 TABLE7_METRICS = ("pAcc", "mIoU", "mAcc")
@@ -23,43 +20,6 @@ TABLE7_METRICS = ("pAcc", "mIoU", "mAcc")
 
 def metrics_of(table: str) -> Sequence[str]:
     return TABLE7_METRICS if table == "table7" else DEFAULT_METRICS
-
-
-class ResultsError(ValueError):
-    """A results file that is unreadable or lacks a number a table needs."""
-
-
-def read_json(path: Path, what: str) -> dict:
-    """A JSON object from ``path``, or one error naming the file."""
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ResultsError(f"{what} {path} is not valid JSON ({err}); write it again") from None
-    if not isinstance(data, dict):
-        raise ResultsError(f"{what} {path}: expected a JSON object, got a {type(data).__name__}")
-    return data
-
-
-def read_metrics(path: Path, metrics: Sequence[str]) -> Dict[str, float]:
-    """The ``metrics`` of a results file; each must be a finite number (a NaN or a missing one
-    is an error naming the file, never a gap the average would hide)."""
-    data = read_json(path, "results file")
-    values = data.get("metrics")
-    if not isinstance(values, dict):
-        raise ResultsError(f"results file {path} has no 'metrics' object; evaluate the run again")
-    out = {}
-    for m in metrics:
-        v = values.get(m)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ResultsError(f"results file {path} has no number for {m} (found {v!r}); evaluate the run again")
-        out[m] = float(v)
-    return out
-
-
-def result_path(root: Path, scale: str, run_key: str, seed: int, target: Optional[str] = None) -> Path:
-    if target is None:
-        return root / scale / "runs" / run_key / f"seed{seed}" / "results.json"
-    return root / scale / "evals" / run_key / f"seed{seed}" / f"{target}.json"
 
 
 def collect(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
@@ -105,8 +65,8 @@ def _num(v: Optional[float], signed: bool = False) -> str:
 
 def with_convergence(summary: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """The summary with each row's seen-mIoU gain over the last quarter of training and whether
-    it converged (``zegclip.curves``); NaN for rows trained without learning curves."""
-    from zegclip.curves import last_quarter_gain
+    it converged (``zegclip.report.curves``); NaN for rows trained without learning curves."""
+    from zegclip.report.curves import last_quarter_gain
 
     return summary.merge(last_quarter_gain(curves), on=["row", "dataset"], how="left")
 
@@ -156,7 +116,7 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
 
 def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int]) -> Tuple[pd.DataFrame, pd.DataFrame, List[str]]:
     """(summary for the CSV, wide frame to render, notes) of a paper table from the results tree."""
-    from zegclip.curves import collect_curves, convergence_note
+    from zegclip.report.curves import collect_curves, convergence_note
 
     flags = notes(table)
     if table == "table3":  # the efficiency command's JSON, not training runs
@@ -193,7 +153,7 @@ def reference_notes(root: Path, scale: str, datasets: Sequence[str]) -> List[str
         return []
     out = []
     for ds in datasets:
-        path = root / scale / "references" / f"mini_{ds}.json"
+        path = Layout(root, scale).path(REFERENCES, dataset=f"mini_{ds}")
         if not path.is_file():
             out.append(f"References for mini_{ds} not computed (zegclip mini references --dataset mini_{ds} "
                        f"--output {path}).")

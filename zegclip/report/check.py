@@ -16,12 +16,15 @@ from typing import Dict, List, Sequence, Tuple
 
 import pandas as pd
 
+from zegclip.errors import ZegclipError
+from zegclip.paper.layout import GOLDEN_MINI, TABLE, Layout
+
 DEFAULT_TOLERANCE = 2.0  # points, on every metric unless overridden
-GOLDEN = Path(__file__).parent / "paper" / "golden_mini.csv"
+GOLDEN = GOLDEN_MINI
 KEYS = ["table", "row", "dataset", "target", "metric"]
 
 
-class CheckError(ValueError):
+class CheckError(ValueError, ZegclipError):
     """A reference or results table that cannot be checked (unreadable, columns missing)."""
 
 
@@ -44,7 +47,7 @@ def read_frame(path: Path, numeric: Sequence[str] = ("mean",)) -> pd.DataFrame:
 def load_tables(results: Path, scale: str, tables: Sequence[str]) -> pd.DataFrame:
     frames = []
     for table in tables:
-        path = results / scale / "tables" / f"{table}.csv"
+        path = Layout(results, scale).path(TABLE, table=table)
         if not path.is_file():
             raise FileNotFoundError(f"no aggregated results {path}; render the table first "
                                     f"(snakemake reports/{table}.md)")
@@ -68,7 +71,7 @@ def paper_reference(tables: Sequence[str]) -> pd.DataFrame:
     """Every number the paper-scale results must hold (KEYS), with the paper's value as the
     reference; ``reported`` is false where the paper prints none (such numbers are not compared)."""
     from zegclip.paper.runs import table_rows
-    from zegclip.report import metrics_of
+    from zegclip.report.aggregate import metrics_of
 
     records = [{"table": t, "row": r.key, "dataset": r.dataset, "target": r.target or "", "metric": m,
                 "reference": float("nan") if v is None else float(v), "tolerance": DEFAULT_TOLERANCE,
@@ -205,7 +208,7 @@ def run_check(results: Path, scale: str, tables: Sequence[str], tolerance_items:
     """The whole check, as ``zegclip check`` prints it: (passed, report text)."""
     from tabulate import tabulate
 
-    from zegclip.report import metrics_of
+    from zegclip.report.aggregate import metrics_of
 
     summary = load_tables(results, scale, tables)
     tolerances = parse_tolerances(tolerance_items, sorted({m for t in tables for m in metrics_of(t)}))

@@ -1,0 +1,47 @@
+"""The layering contract in pyproject.toml ([tool.importlinter]): imports only point down and
+no modules of one package import each other in a circle. The suite runs the same check as
+``lint-imports``, on the package as it stands and on copies with one bad import planted."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` over the ``zegclip`` package found under ``root``, with its contract."""
+    env = {**os.environ, "PYTHONPATH": str(root)}  # ahead of the editable install's finder
+    cli = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run([str(cli), "--config", str(REPO / "pyproject.toml"), "--no-cache"],
+                          cwd=root, env=env, capture_output=True, text=True)
+
+
+def test_the_package_keeps_its_layers_and_has_no_cycles():
+    done = lint_imports(REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 kept, 0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("module, planted, broken", [
+    # config sits below the model: a config that imports the model points up
+    ("config.py", "from zegclip.model import ZegCLIP", "Imports only point down"),
+    # the catalog is the floor: it may import nothing of zegclip
+    ("catalog/queries.py", "from zegclip.config import ModelConfig", "Imports only point down"),
+    # the results reader imported by the aggregation, and now importing it back
+    ("report/results.py", "from zegclip.report import aggregate", "No import cycles inside a layer"),
+])
+def test_a_planted_bad_import_breaks_the_contract(tmp_path, module, planted, broken):
+    shutil.copytree(REPO / "zegclip", tmp_path / "zegclip", ignore=shutil.ignore_patterns("__pycache__"))
+    path = tmp_path / "zegclip" / module
+    text = path.read_text()
+    head, _, rest = text.partition("from __future__ import annotations\n")
+    path.write_text(head + "from __future__ import annotations\n" + planted + "\n" + rest)
+    done = lint_imports(tmp_path)
+    assert done.returncode != 0
+    assert f"{broken} BROKEN" in done.stdout, done.stdout

@@ -1,0 +1,12 @@
+"""The one base class of zegclip's own errors.
+
+Every error the package raises on purpose (a bad config, data or weights that do not match
+what was expected, a failed check) derives from ``ZegclipError`` and names the file or key
+and what was expected. The command line turns any of them into one line and exit code 2;
+anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+
+class ZegclipError(Exception):
+    """An error whose message is meant for the user as it stands."""

@@ -1,0 +1,1 @@
+"""Measurements of a model: FLOPs, parameters and throughput (zegclip efficiency, zegclip bench)."""
