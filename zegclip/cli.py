@@ -7,36 +7,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from zegclip.config import (ConfigError, ModelConfig, RunConfig, from_dict, load_preset, merge,
-                            parse_overrides)
-
-
-def model_config(dataset: str, overrides: List[str]) -> ModelConfig:
-    """Dataclass defaults <- the dataset's published preset <- ``--set`` overrides."""
-    parsed = parse_overrides(overrides)
-    data = merge(load_preset(dataset).get("model", {}), parsed.get("model", {}))
-    unknown = set(parsed) - {"model"}
-    if unknown:
-        raise ConfigError(f"--set: unknown top-level key(s) {', '.join(sorted(unknown))}; expected model.*")
-    return from_dict(ModelConfig, data, "model")
-
-
-def run_config(config_file: Optional[str], preset: Optional[str], overrides: List[str]) -> RunConfig:
-    """Dataclass defaults <- a dataset preset <- a JSON config file <- ``--set`` overrides."""
-    data: dict = load_preset(preset) if preset else {}
-    if config_file:
-        path = Path(config_file)
-        if not path.is_file():
-            raise ConfigError(f"--config {path} does not exist")
-        try:
-            loaded = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ConfigError(f"--config {path} is not valid JSON: {err}") from err
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"--config {path}: expected a JSON object with any of model, data, train; "
-                              f"got a {type(loaded).__name__}")
-        data = merge(data, loaded)
-    return from_dict(RunConfig, merge(data, parse_overrides(overrides)))
+from zegclip.config import model_config, run_config
 
 
 def _add_measure_args(p: argparse.ArgumentParser, batch: int, iters: int, warmup: int) -> None:
@@ -128,7 +99,8 @@ def cmd_prepare_context(args: argparse.Namespace) -> int:
 
 
 def cmd_mini_world(args: argparse.Namespace) -> int:
-    from zegclip.miniworld.generate import WorldSize, generate_world
+    from zegclip.config.world import WorldSize
+    from zegclip.miniworld.generate import generate_world
 
     size = WorldSize(image_size=args.image_size, train=args.train, val=args.val)
     manifest = generate_world(Path(args.out), args.seed, size, args.datasets)
@@ -138,9 +110,10 @@ def cmd_mini_world(args: argparse.Namespace) -> int:
 
 
 def cmd_mini_clip(args: argparse.Namespace) -> int:
-    from zegclip.miniworld.pretrain import PretrainConfig, pretrain_mini_clip
+    from zegclip.config.world import PretrainConfig
+    from zegclip.miniworld.pretrain import pretrain_mini_clip
 
-    cfg = PretrainConfig(steps=args.steps, batch=args.batch, seed=args.seed, warmup=min(100, max(1, args.steps // 5)))
+    cfg = PretrainConfig(steps=args.steps, batch=args.batch, seed=args.seed)
     report = pretrain_mini_clip(Path(args.out), cfg)
     print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
           f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
@@ -270,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     from zegclip.catalog.benchmarks import DATASETS
     from zegclip.catalog.miniworld import ALL_DATASETS as ALL_MINI_DATASETS
     from zegclip.catalog.miniworld import MINI_DATASETS
+    from zegclip.config.world import MINI_CLIP_FILE, WORLD_DIR, WORLD_SEED, PretrainConfig, WorldSize
 
     parser = argparse.ArgumentParser(
         prog="zegclip",
@@ -394,11 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Generate mini_voc, mini_coco and mini_context (or --datasets) under OUT in the VOC, "
                                          "COCO-Stuff and Context layouts. Deterministic for a seed; an identical "
                                          "world already in OUT is reused.")
-    mw.add_argument("--out", default="data/mini", help="the world folder (default: data/mini)")
-    mw.add_argument("--seed", type=int, default=0)
-    mw.add_argument("--image-size", type=int, default=32)
-    mw.add_argument("--train", type=int, default=1500, help="training images per dataset")
-    mw.add_argument("--val", type=int, default=400, help="validation images per dataset")
+    mw.add_argument("--out", default=WORLD_DIR, help=f"the world folder (default: {WORLD_DIR})")
+    mw.add_argument("--seed", type=int, default=WORLD_SEED, help=f"the world seed (default {WORLD_SEED})")
+    mw.add_argument("--image-size", type=int, default=WorldSize.image_size)
+    mw.add_argument("--train", type=int, default=WorldSize.train, help=f"training images per dataset (default {WorldSize.train})")
+    mw.add_argument("--val", type=int, default=WorldSize.val, help=f"validation images per dataset (default {WorldSize.val})")
     mw.add_argument("--datasets", nargs="+", choices=sorted(ALL_MINI_DATASETS), metavar="NAME",
                     default=list(MINI_DATASETS),
                     help="which datasets (default: mini_voc mini_coco mini_context); world variants: "
@@ -409,15 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Pretrain the ZegCLIP-Mini open_clip model contrastively on every class "
                                          "of the world (unseen ones too) and report its zero-shot accuracy on "
                                          "held-out images. Writes OUT (safetensors) and OUT with .json.")
-    mc.add_argument("--out", default="data/mini/clip/ZegCLIP-Mini.safetensors")
-    mc.add_argument("--steps", type=int, default=800)
-    mc.add_argument("--batch", type=int, default=256)
-    mc.add_argument("--seed", type=int, default=0)
+    mc.add_argument("--out", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}")
+    mc.add_argument("--steps", type=int, default=PretrainConfig.steps)
+    mc.add_argument("--batch", type=int, default=PretrainConfig.batch)
+    mc.add_argument("--seed", type=int, default=PretrainConfig.seed)
     mc.set_defaults(func=cmd_mini_clip)
     mr = mini_sub.add_parser("references", help="uniform-chance and attribute-only scores of a mini dataset",
                              description="Score uniform random labels and attribute-only oracles on a mini "
                                          "dataset's val split: what zero-shot transfer must beat.")
-    mr.add_argument("--world", default="data/mini")
+    mr.add_argument("--world", default=WORLD_DIR)
     mr.add_argument("--dataset", required=True, choices=tuple(ALL_MINI_DATASETS))
     mr.add_argument("--output", required=True)
     mr.set_defaults(func=cmd_mini_references)

@@ -2,6 +2,7 @@
 import sys
 from pathlib import Path
 
+from zegclip.config.world import MINI_CLIP_FILE
 from zegclip.paper import layout
 from zegclip.paper.runs import FIGURES, TRAINED_TABLES, check_extra_sets, figure_rows, figures_for, runs_for, table_rows
 
@@ -16,7 +17,7 @@ try:  # a bad extra_sets key or value fails here, once, not in every training jo
 except ValueError as err:
     sys.exit(f"zegclip workflow: error: {err}")
 WORLD = config["mini"]["world"]
-MINI_CLIP = f"{WORLD}/clip/ZegCLIP-Mini.safetensors"
+MINI_CLIP = f"{WORLD}/{MINI_CLIP_FILE}"
 GPUS_PER_RUN = config["paper"]["gpus_per_run"] if SCALE == "paper" else 0
 # Table 3's throughput: on a GPU at paper scale (the paper's FPS), on the CPU in the mini-world
 EFFICIENCY_DEVICE = config.get("efficiency_device") or ("cuda" if SCALE == "paper" else "cpu")
@@ -67,8 +68,8 @@ def run_overrides(wildcards):
         sets.append(f"model.clip.pretrained={config['paper']['pretrained']}")
     parent = run.parent()
     if parent is not None:
-        half = parent.config(SCALE, config["extra_sets"]).train.iters // 2
-        midpoint = LAYOUT.text(layout.RUN_CHECKPOINT, run=parent.key(SCALE), seed=wildcards.seed, iter=half)
+        start = run.start_iter(SCALE, config["extra_sets"])
+        midpoint = LAYOUT.text(layout.RUN_CHECKPOINT, run=parent.key(SCALE), seed=wildcards.seed, iter=start)
         sets.append(f"train.init_from={midpoint}")
     return " ".join(f"--set {s}" for s in sets)
 

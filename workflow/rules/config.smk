@@ -1,9 +1,12 @@
-# The workflow configuration: typed, validated, with the schema's defaults filled in.
+# The workflow configuration: typed, validated, with the schema's defaults filled in and the
+# mini-world's taken from the package.
 import sys
 
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from zegclip.config.world import WORLD_DIR, WORLD_SEED, PretrainConfig, WorldSize
 
 CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 SCALARS = {"integer": int, "number": (int, float), "boolean": bool}
@@ -32,3 +35,6 @@ except WorkflowError as err:
     cause = err.__context__ if hasattr(err.__context__, "message") else None  # jsonschema's error
     where = "".join(f".{p}" for p in cause.absolute_path) if cause else ""
     sys.exit(f"zegclip workflow: error: config{where}: {cause.message if cause else err}")
+MINI_DEFAULTS = {"world": WORLD_DIR, "world_seed": WORLD_SEED, "clip_steps": PretrainConfig.steps,
+                 "train_images": WorldSize.train, "val_images": WorldSize.val}
+config["mini"] = {**MINI_DEFAULTS, **config.get("mini", {})}

@@ -1,11 +1,14 @@
-"""Class names, seen/unseen splits and label handling of the three benchmarks, in one place.
+"""Class names, seen/unseen splits and label handling of the three benchmarks, in one place,
+with the mini-world's datasets registered beside them.
 
-All facts from reference.md section 5 (the published code's splits and orders).
+Class orders and unseen splits are the published code's (its dataset classes and configs).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Tuple
+
+from zegclip.catalog.miniworld import ALL_DATASETS
 
 IGNORE_INDEX = 255
 
@@ -90,8 +93,6 @@ def dataset_info(name: str) -> DatasetInfo:
 
 def _register_mini_datasets() -> None:
     """The embedded mini-world's datasets and their variants (zegclip.catalog.miniworld)."""
-    from zegclip.catalog.miniworld import ALL_DATASETS
-
     for name, mini in ALL_DATASETS.items():
         DATASETS[name] = DatasetInfo(name, mini.classes, mini.unseen_ids)
 

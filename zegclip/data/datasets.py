@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from zegclip.errors import ZegclipError
 from zegclip.catalog.benchmarks import IGNORE_INDEX, DatasetInfo, dataset_info
+from zegclip.catalog.miniworld import ALL_DATASETS
 
 
 class DataError(ValueError, ZegclipError):
@@ -190,8 +191,6 @@ class SegmentationDataset:
 
 def _register_mini_layouts() -> None:
     """The mini-world's datasets are written in the real layouts, with their own class counts."""
-    from zegclip.catalog.miniworld import ALL_DATASETS
-
     for name, mini in ALL_DATASETS.items():
         for split in ("train", "val"):
             real = LAYOUTS[(mini.layout, split)]

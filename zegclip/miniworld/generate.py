@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -12,14 +12,8 @@ from tqdm import tqdm
 
 from zegclip.io import atomic_path, write_json
 from zegclip.miniworld.render import render_scene
+from zegclip.config.world import WorldSize
 from zegclip.catalog.miniworld import ALL_DATASETS, MINI_DATASETS, MiniDataset
-
-
-@dataclass(frozen=True)
-class WorldSize:
-    image_size: int = 32
-    train: int = 1500  # per dataset (mini-VOC: half in train.txt, half in aug.txt)
-    val: int = 400
 
 
 def dataset_root(world: Path, name: str) -> Path:

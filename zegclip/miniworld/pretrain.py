@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Dict
 
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from zegclip.config import AugmentConfig
+from zegclip.config.world import PretrainConfig
 from zegclip.data.transforms import normalize
 from zegclip.io import atomic_path, write_json
 from zegclip.miniworld.render import render_single
@@ -31,17 +32,6 @@ from zegclip.model.text import MULTIPLE_TEMPLATES, encode_class_names
 MINI_CLIP = "ZegCLIP-Mini"  # zegclip/clip_configs/ZegCLIP-Mini.json
 CAPTION_TEMPLATES = ("a photo of a {}.", "a {} in the scene.", "there is a {} in the scene.",
                      "a photo of the {}.", "this is a {}.", "a {}.")
-
-
-@dataclass(frozen=True)
-class PretrainConfig:
-    steps: int = 800
-    batch: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.1
-    warmup: int = 100
-    seed: int = 0
-    eval_per_class: int = 20  # held-out single-class images per class for zero-shot accuracy
 
 
 def _images(names, rng: np.random.Generator) -> torch.Tensor:
@@ -91,7 +81,7 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
     model.train()
     bar = tqdm(range(cfg.steps), desc="pretrain tiny CLIP", dynamic_ncols=True)
     for step in bar:
-        warm = min(1.0, (step + 1) / cfg.warmup)
+        warm = min(1.0, (step + 1) / cfg.warmup_steps)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         labels = torch.from_numpy(rng.integers(0, len(classes), cfg.batch))
@@ -105,7 +95,7 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
         opt.step()
         bar.set_postfix(loss=f"{loss.item():.3f}")
     per_class = zero_shot_accuracy(model, tokenizer, cfg.eval_per_class, cfg.seed)
-    report = {"model": MINI_CLIP, "config": asdict(cfg), "zero_shot_accuracy": sum(per_class.values()) / len(per_class),
+    report = {"model": MINI_CLIP, "config": {**asdict(cfg), "warmup": cfg.warmup_steps}, "zero_shot_accuracy": sum(per_class.values()) / len(per_class),
               "zero_shot_accuracy_min": min(per_class.values()), "per_class_accuracy": per_class,
               "wall_time_s": round(time.time() - start, 1), "threads": torch.get_num_threads(),
               # CPU seconds per wall second: about `threads` when every thread had a core; near 1

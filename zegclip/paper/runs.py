@@ -14,7 +14,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
-from zegclip.config import ConfigError, RunConfig, from_dict, load_preset, merge, parse_overrides
+from zegclip.config import ConfigError, RunConfig, load_preset, run_config
 
 REPORTED = Path(__file__).with_name("reported.yaml")
 SCALES = ("mini", "paper")
@@ -26,6 +26,12 @@ PAPER_TOKEN_SWEEP = (1, 5, 10, 20, 50, 100)
 def reported() -> dict:
     """The paper's numbers, as transcribed in ``zegclip/paper/reported.yaml``."""
     return yaml.safe_load(REPORTED.read_text())
+
+
+def self_training_iters(inductive_iters: int) -> int:
+    """Published: self-training starts from the inductive run's checkpoint at half its length
+    and lasts as long again."""
+    return inductive_iters // 2
 
 
 def preset_name(dataset: str, scale: str) -> str:
@@ -69,12 +75,15 @@ class Run:
                f"model.encoder.prompt.tokens={r.tokens}"]
         if r.setting in ("st", "st_dagger"):
             iters = load_preset(preset_name(r.dataset, scale))["train"]["iters"]
-            out.append(f"train.iters={iters // 2}")  # published: half the inductive length
+            out.append(f"train.iters={self_training_iters(iters)}")
         return out
 
+    def start_iter(self, scale: str, extra: Optional[List[str]] = None) -> int:
+        """Self-training: the iteration of the parent's checkpoint this run starts from."""
+        return self_training_iters(self.parent().config(scale, extra).train.iters)
+
     def config(self, scale: str, extra: Optional[List[str]] = None) -> RunConfig:
-        data = merge(load_preset(preset_name(self.dataset, scale)), parse_overrides(self.overrides(scale) + (extra or [])))
-        return from_dict(RunConfig, data)
+        return run_config(None, preset_name(self.dataset, scale), self.overrides(scale) + (extra or []))
 
 
 @dataclass(frozen=True)
@@ -90,53 +99,42 @@ class Row:
     target: Optional[str] = None  # Table 7: evaluated on this dataset
 
 
-def _ours(rows: list) -> list:
-    return [r for r in rows if not r.get("cited")]
+RUN_FACTORS = ("setting", "encoder", "loss", "query", "templates", "layers", "tokens")
+
+
+def _run(dataset: str, row: dict) -> Run:
+    """The run a reported row names in its ``run:`` factors (the others: the preset's)."""
+    factors = dict(row.get("run") or {})
+    unknown = sorted(set(factors) - set(RUN_FACTORS))
+    if unknown:
+        raise ConfigError(f"reported.yaml row {row['key']!r}: unknown run factor(s) {', '.join(unknown)}; "
+                          f"expected some of {', '.join(RUN_FACTORS)}")
+    if "layers" in factors:
+        factors["layers"] = tuple(factors["layers"])
+    return Run(dataset, **factors)
 
 
 def table_rows(table: str, scale: Optional[str] = None) -> List[Row]:
-    """The rows we train for a paper table (``table2`` .. ``table9``, or ``tokens``, whose
-    counts depend on the scale: both sweeps when ``scale`` is None)."""
-    rep = reported()
-    out: List[Row] = []
-    if table == "table2":
-        for r in _ours(rep["table2"]["rows"]):
-            setting = {"zegclip": "inductive", "zegclip_st": "st", "zegclip_st_dagger": "st_dagger",
-                       "zegclip_fully": "fully_supervised"}[r["key"]]
-            for ds in rep["table2"]["datasets"]:
-                out.append(Row(table, r["key"], r["label"], ds, Run(ds, setting=setting), tuple(r[ds])))
-    elif table == "table4":
-        for r in rep["table4"]["rows"]:
-            out.append(Row(table, r["key"], r["label"], "voc", Run("voc", query=r["key"]), tuple(r["values"])))
-    elif table == "table5":
-        for r in rep["table5"]["rows"]:
-            run_of = lambda ds: Run(ds, encoder=r["encoder"], loss="plus" if r["nel"] else "ce",
-                                    query="cat_tmulg_t" if r["rd"] else "t")
-            for ds in rep["table5"]["datasets"]:
-                out.append(Row(table, r["key"], r.get("label", r["key"]), ds, run_of(ds), tuple(r[ds])))
-    elif table == "table6":
-        for r in rep["table6"]["rows"]:
-            out.append(Row(table, r["key"], r["loss"], r["dataset"], Run(r["dataset"], loss=r["loss"]),
-                           tuple(r["values"])))
-    elif table == "table7":
-        for r in _ours(rep["table7"]["rows"]):
-            setting = "st_dagger" if "st_dagger" in r["key"] else "inductive"
-            out.append(Row(table, r["key"], r["method"], r["source"], Run(r["source"], setting=setting),
-                           tuple(r["values"]), target=r["target"]))
-    elif table == "table8":
-        for r in rep["table8"]["rows"]:
-            out.append(Row(table, r["key"], f"{r['layers'][0]}→{r['layers'][1]}", "voc",
-                           Run("voc", layers=tuple(r["layers"])), tuple(r["values"])))
-    elif table == "table9":
-        for r in rep["table9"]["rows"]:
-            out.append(Row(table, r["key"], r["templates"], r["dataset"], Run(r["dataset"], templates=r["templates"]),
-                           tuple(r["values"])))
-    elif table == "tokens":
+    """The rows we train for a paper table (``table2``, ``table4`` .. ``table9``), each a view of
+    the run its factors name, in the paper's order; or ``tokens``, our prompt-token sweep, whose
+    counts depend on the scale (both sweeps when ``scale`` is None)."""
+    if table == "tokens":
         sweep = {"mini": TOKEN_SWEEP, "paper": PAPER_TOKEN_SWEEP}.get(scale, TOKEN_SWEEP + PAPER_TOKEN_SWEEP)
-        for n in sweep:
-            out.append(Row(table, f"p{n}", str(n), "voc", Run("voc", tokens=n), (None, None, None, None)))
-    else:
+        return [Row(table, f"p{n}", str(n), "voc", Run("voc", tokens=n), (None, None, None, None)) for n in sweep]
+    spec = reported().get(table)
+    if table not in TRAINED_TABLES or spec is None:
         raise KeyError(f"unknown table {table!r}; expected table2, table4..table9 or tokens")
+    out: List[Row] = []
+    for r in spec["rows"]:
+        if r.get("cited"):  # other methods' numbers: references only
+            continue
+        # a row's dataset: its own (Table 7: the source it trains on), or each of the table's
+        datasets = [r.get("dataset") or r.get("source")] if ("dataset" in r or "source" in r) else \
+            spec.get("datasets") or [spec["dataset"]]
+        for ds in datasets:
+            values = r["values"] if "values" in r else r[ds]
+            out.append(Row(table, r["key"], r.get("label", r["key"]), ds, _run(ds, r), tuple(values),
+                           target=r.get("target")))
     return out
 
 

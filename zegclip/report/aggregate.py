@@ -12,6 +12,7 @@ import pandas as pd
 
 from zegclip.paper.layout import REFERENCES, Layout, result_path
 from zegclip.paper.runs import reported, table_rows
+from zegclip.report.curves import collect_curves, convergence_note, last_quarter_gain
 from zegclip.report.results import read_json, read_metrics
 
 DEFAULT_METRICS = ("pAcc", "mIoU_S", "mIoU_U", "hIoU")
@@ -66,8 +67,6 @@ def _num(v: Optional[float], signed: bool = False) -> str:
 def with_convergence(summary: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """The summary with each row's seen-mIoU gain over the last quarter of training and whether
     it converged (``zegclip.report.curves``); NaN for rows trained without learning curves."""
-    from zegclip.report.curves import last_quarter_gain
-
     return summary.merge(last_quarter_gain(curves), on=["row", "dataset"], how="left")
 
 
@@ -116,8 +115,6 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
 
 def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int]) -> Tuple[pd.DataFrame, pd.DataFrame, List[str]]:
     """(summary for the CSV, wide frame to render, notes) of a paper table from the results tree."""
-    from zegclip.report.curves import collect_curves, convergence_note
-
     flags = notes(table)
     if table == "table3":  # the efficiency command's JSON, not training runs
         frame = efficiency_frame(root, scale)

@@ -18,6 +18,8 @@ import pandas as pd
 
 from zegclip.errors import ZegclipError
 from zegclip.paper.layout import GOLDEN_MINI, TABLE, Layout
+from zegclip.paper.runs import table_rows
+from zegclip.report.aggregate import metrics_of
 
 DEFAULT_TOLERANCE = 2.0  # points, on every metric unless overridden
 GOLDEN = GOLDEN_MINI
@@ -70,9 +72,6 @@ def golden_from(summary: pd.DataFrame, min_tolerance: float = DEFAULT_TOLERANCE,
 def paper_reference(tables: Sequence[str]) -> pd.DataFrame:
     """Every number the paper-scale results must hold (KEYS), with the paper's value as the
     reference; ``reported`` is false where the paper prints none (such numbers are not compared)."""
-    from zegclip.paper.runs import table_rows
-    from zegclip.report.aggregate import metrics_of
-
     records = [{"table": t, "row": r.key, "dataset": r.dataset, "target": r.target or "", "metric": m,
                 "reference": float("nan") if v is None else float(v), "tolerance": DEFAULT_TOLERANCE,
                 "reported": v is not None}
@@ -207,8 +206,6 @@ def run_check(results: Path, scale: str, tables: Sequence[str], tolerance_items:
               golden_path: Path) -> Tuple[bool, str]:
     """The whole check, as ``zegclip check`` prints it: (passed, report text)."""
     from tabulate import tabulate
-
-    from zegclip.report.aggregate import metrics_of
 
     summary = load_tables(results, scale, tables)
     tolerances = parse_tolerances(tolerance_items, sorted({m for t in tables for m in metrics_of(t)}))
