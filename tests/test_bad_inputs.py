@@ -24,7 +24,6 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import TINY_CLIP
 from fixture_data import make_voc
 from test_report import _write_results
 from zegclip.cli import main
@@ -45,21 +44,15 @@ class _Evil:
         return (os.system, (self.cmd,))
 
 
-def _tiny_run(root: Path, **train) -> dict:
-    return {"model": {"clip": {"model": TINY_CLIP, "pretrained": None},
-                      "encoder": {"image_size": 64, "prompt": {"tokens": 3}},
-                      "inference": {"crop": 64, "stride": 48}},
-            "data": {"dataset": "voc", "root": str(root), "workers": 0,
-                     "augment": {"crop": 64, "scale": [256, 64], "test_scale": [256, 64]}},
-            "train": {"iters": 2, "batch": 2, "lr": 5e-4, "warmup_iters": 1, "checkpoint_every": 1, **train}}
+SHORT = {"iters": 2, "batch": 2, "warmup_iters": 1, "checkpoint_every": 1}  # a run that only has to exist
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
+def trained(tmp_path_factory, tiny_run) -> Path:
     """A finished tiny run (2 iterations) whose checkpoints the cases copy and corrupt."""
     folder = tmp_path_factory.mktemp("trained")
     root = make_voc(folder / "data", n_train=2, n_aug=2, n_val=2)
-    (folder / "cfg.json").write_text(json.dumps(_tiny_run(root)))
+    (folder / "cfg.json").write_text(json.dumps(tiny_run(root, **SHORT)))
     os.environ.setdefault("ZEGCLIP_CACHE", str(folder / "cache"))
     assert main(["train", "--config", str(folder / "cfg.json"), "--out", str(folder / "run"), "--no-eval"]) == 0
     return folder
@@ -70,6 +63,7 @@ class Ctx:
     d: Path  # the case's own folder; nothing under it may change unless the case allows it
     trained: Path
     monkeypatch: pytest.MonkeyPatch
+    tiny_run: Callable[..., dict]
 
     def voc(self, **kw) -> Path:
         root = self.d / "data" / "VOCdevkit" / "VOC2012"
@@ -77,7 +71,7 @@ class Ctx:
 
     def config(self, **train) -> str:
         path = self.d / "cfg.json"
-        path.write_text(json.dumps(_tiny_run(self.voc(), **train)))
+        path.write_text(json.dumps(self.tiny_run(self.voc(), **{**SHORT, **train})))
         return str(path)
 
     def checkpoint(self, name: str = "final.pt") -> Path:
@@ -330,8 +324,9 @@ def _snapshot(folder: Path) -> Dict[str, str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.group}: {c.name}" for c in CASES])
-def test_bad_input_gets_one_line_naming_it_and_leaves_nothing_partial(case, tmp_path, monkeypatch, capsys, trained):
-    ctx = Ctx(tmp_path / "case", trained, monkeypatch)
+def test_bad_input_gets_one_line_naming_it_and_leaves_nothing_partial(case, tmp_path, monkeypatch, capsys, trained,
+                                                                       tiny_run):
+    ctx = Ctx(tmp_path / "case", trained, monkeypatch, tiny_run)
     ctx.d.mkdir()
     if case.setup:
         case.setup(ctx)
@@ -371,6 +366,7 @@ WORKFLOW_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,config,message", WORKFLOW_CASES, ids=[c[0] for c in WORKFLOW_CASES])
 def test_bad_workflow_config_fails_before_any_job(tmp_path, name, config, message):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}

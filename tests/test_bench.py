@@ -5,22 +5,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import TINY_CLIP, tiny_config
 from zegclip.cli import main
 from zegclip.model import ZegCLIP
 
 
 @pytest.mark.parametrize("mode", ["infer", "train"])
-def test_bench_reports_every_figure(mode, capsys):
+def test_bench_reports_every_figure(tiny_clip, mode, capsys):
     code = main(["bench", "--dataset", "voc", "--mode", mode, "--batch", "2", "--iters", "2", "--warmup", "1",
-                 "--json", "--set", f"model.clip.model={TINY_CLIP}", "--set", "model.encoder.image_size=64"])
+                 "--json", "--set", f"model.clip.model={tiny_clip}", "--set", "model.encoder.image_size=64"])
     assert code == 0
     r = json.loads(capsys.readouterr().out)
     assert r["mode"] == mode and r["images_per_s"] > 0 and r["peak_memory_gib"] > 0
     assert r["achieved_tflops"] > 0 and r["gflop_per_image_forward"] > 0 and r["num_classes"] == 20
 
 
-def test_bf16_autocast_matches_fp32_on_the_same_weights():
+def test_bf16_autocast_matches_fp32_on_the_same_weights(tiny_config):
     model = ZegCLIP(tiny_config())
     model.eval()
     images, text = torch.randn(2, 3, 64, 64), F.normalize(torch.randn(5, 32), dim=-1)
@@ -32,7 +31,7 @@ def test_bf16_autocast_matches_fp32_on_the_same_weights():
     assert (fast.argmax(1) == ref.argmax(1)).float().mean() > 0.9
 
 
-def test_training_mode_and_eval_mode_agree_without_stochastic_layers():
+def test_training_mode_and_eval_mode_agree_without_stochastic_layers(tiny_config):
     model = ZegCLIP(tiny_config(encoder={"drop_path": 0.0}, decoder={}))
     for m in model.modules():
         if isinstance(m, torch.nn.Dropout):

@@ -192,3 +192,12 @@ def test_cached_dataset_decodes_each_sample_once_and_returns_the_same_arrays(tmp
             for a, b in zip(cached.load(i), plain.load(i)):
                 assert np.array_equal(a, b)
     assert len(reads) == 3 * len(plain) + len(cached)  # the plain dataset reads every time
+
+
+@pytest.mark.parametrize("counts", ["0", "0:0:0:0:0:", [3, 2]])
+def test_rle_that_does_not_cover_the_image_is_an_error(counts):
+    from zegclip.data.datasets import DataError
+    from zegclip.data.prepare import decode_rle
+
+    with pytest.raises(DataError, match="RLE"):
+        decode_rle({"size": [5, 4], "counts": counts})

@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import TINY_CLIP, tiny_config
 from zegclip.cli import main
 from zegclip.config import ConfigError
 from zegclip.measure.efficiency import count_flops
@@ -13,7 +12,7 @@ from zegclip.model import ZegCLIP
 from zegclip.engine.runtime import measurement_device
 
 
-def test_fvcore_counts_attention_products_of_every_encoder_layer():
+def test_fvcore_counts_attention_products_of_every_encoder_layer(tiny_config):
     P, C = 3, 5
     model = ZegCLIP(tiny_config(encoder={"prompt": {"tokens": P}}))
     text = F.normalize(torch.randn(C, 32), dim=-1)
@@ -30,9 +29,9 @@ def test_fvcore_counts_attention_products_of_every_encoder_layer():
     assert torch.backends.mha.get_fastpath_enabled()
 
 
-def test_efficiency_command_reports_every_figure(capsys):
+def test_efficiency_command_reports_every_figure(tiny_clip, capsys):
     code = main(["efficiency", "--dataset", "voc", "--json", "--iters", "1", "--warmup", "0",
-                 "--set", f"model.clip.model={TINY_CLIP}", "--set", "model.encoder.image_size=64"])
+                 "--set", f"model.clip.model={tiny_clip}", "--set", "model.encoder.image_size=64"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     params = report["params_M"]
@@ -49,11 +48,11 @@ def test_efficiency_command_rejects_a_bad_option(capsys):
 
 
 @pytest.mark.parametrize("command", ["efficiency", "bench"])
-def test_a_gpu_asked_for_by_name_must_be_visible_instead_of_timing_the_cpu(command, capsys, monkeypatch):
+def test_a_gpu_asked_for_by_name_must_be_visible_instead_of_timing_the_cpu(tiny_clip, command, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     extra = ["--mode", "infer"] if command == "bench" else []
-    code = main([command, "--dataset", "voc", "--device", "cuda", *extra, "--set", f"model.clip.model={TINY_CLIP}"])
+    code = main([command, "--dataset", "voc", "--device", "cuda", *extra, "--set", f"model.clip.model={tiny_clip}"])
     out = capsys.readouterr()
     assert code == 2 and out.out == ""
     assert out.err.strip() == (f"zegclip {command}: error: --device cuda: no CUDA device is visible to this process "
@@ -70,7 +69,7 @@ def test_measurement_device_defaults_to_what_is_visible_and_refuses_other_names(
         measurement_device("meta")
 
 
-def test_flop_count_matches_a_head_that_upsamples_with_f_interpolate(monkeypatch):
+def test_flop_count_matches_a_head_that_upsamples_with_f_interpolate(tiny_config, monkeypatch):
     from zegclip.model.decoder import MaskUpsample
 
     model = ZegCLIP(tiny_config())

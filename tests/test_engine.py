@@ -5,7 +5,6 @@ import math
 import pytest
 import torch
 
-from conftest import TINY_CLIP
 from fixture_data import make_voc
 from zegclip.cli import main
 from zegclip.config import RunConfig, from_dict
@@ -21,15 +20,10 @@ def voc_root(tmp_path_factory):
     return make_voc(tmp_path_factory.mktemp("data"), n_train=6, n_aug=6, n_val=3)
 
 
-def tiny_run(root, **train) -> RunConfig:
-    return from_dict(RunConfig, {
-        "model": {"clip": {"model": TINY_CLIP, "pretrained": None},
-                  "encoder": {"image_size": 64, "prompt": {"tokens": 3}},
-                  "inference": {"crop": 64, "stride": 48}},
-        "data": {"dataset": "voc", "root": str(root), "workers": 0,
-                 "augment": {"crop": 64, "scale": [256, 64], "test_scale": [256, 64]}},
-        "train": {"iters": 30, "batch": 4, "lr": 5e-4, "warmup_iters": 3, "checkpoint_every": 10, **train},
-    })
+@pytest.fixture(scope="session")
+def tiny_cfg(tiny_run):
+    """``tiny_cfg(root, **train)``: the tiny run's typed config."""
+    return lambda root, **train: from_dict(RunConfig, tiny_run(root, **train))
 
 
 def _losses(run_dir):
@@ -37,9 +31,9 @@ def _losses(run_dir):
 
 
 @pytest.mark.parametrize("setting", ["inductive", "fully_supervised"])
-def test_tiny_run_writes_results_and_the_loss_goes_down(voc_root, tmp_path, setting):
+def test_tiny_run_writes_results_and_the_loss_goes_down(tiny_cfg, voc_root, tmp_path, setting):
     run = tmp_path / setting
-    result = train(tiny_run(voc_root, setting=setting, iters=40), run)
+    result = train(tiny_cfg(voc_root, setting=setting, iters=40), run)
     saved = json.loads((run / "results.json").read_text())
     assert RESULT_FIELDS <= set(saved) and saved["metrics"] == json.loads(json.dumps(result["metrics"]))
     assert set(saved["metrics"]) >= {"pAcc", "mAcc", "mIoU", "mIoU_S", "mIoU_U", "hIoU"}
@@ -54,11 +48,11 @@ def test_tiny_run_writes_results_and_the_loss_goes_down(voc_root, tmp_path, sett
 
 
 @pytest.mark.parametrize("setting", ["st", "st_dagger"])
-def test_self_training_starts_from_an_inductive_checkpoint(voc_root, tmp_path, setting):
+def test_self_training_starts_from_an_inductive_checkpoint(tiny_cfg, voc_root, tmp_path, setting):
     inductive = tmp_path / "inductive"
-    train(tiny_run(voc_root, iters=20), inductive, evaluate_after=False)
+    train(tiny_cfg(voc_root, iters=20), inductive, evaluate_after=False)
     run = tmp_path / setting
-    train(tiny_run(voc_root, setting=setting, iters=30, init_from=str(inductive / "final.pt")), run)
+    train(tiny_cfg(voc_root, setting=setting, iters=30, init_from=str(inductive / "final.pt")), run)
     saved = json.loads((run / "results.json").read_text())
     assert saved["evaluation"]["calibrated"] is False
     losses = _losses(run)
@@ -68,8 +62,8 @@ def test_self_training_starts_from_an_inductive_checkpoint(voc_root, tmp_path, s
     assert sum(losses[-8:]) / 8 < sum(losses[:8]) / 8
 
 
-def test_killed_run_resumes_to_the_same_result(voc_root, tmp_path, monkeypatch):
-    cfg = tiny_run(voc_root, iters=20)
+def test_killed_run_resumes_to_the_same_result(tiny_cfg, voc_root, tmp_path, monkeypatch):
+    cfg = tiny_cfg(voc_root, iters=20)
     straight = train(cfg, tmp_path / "straight")
 
     from zegclip.model import ZegCLIP
@@ -93,7 +87,7 @@ def test_killed_run_resumes_to_the_same_result(voc_root, tmp_path, monkeypatch):
     assert _losses(tmp_path / "resumed") == _losses(tmp_path / "straight")
 
 
-def test_non_finite_loss_stops_naming_the_iteration_and_keeps_the_checkpoint(voc_root, tmp_path, monkeypatch):
+def test_non_finite_loss_stops_naming_the_iteration_and_keeps_the_checkpoint(tiny_cfg, voc_root, tmp_path, monkeypatch):
     from zegclip.model import ZegCLIP
     real = ZegCLIP.loss
     calls = []
@@ -104,12 +98,12 @@ def test_non_finite_loss_stops_naming_the_iteration_and_keeps_the_checkpoint(voc
         return {k: v * float("nan") for k, v in terms.items()} if len(calls) == 13 else terms
     monkeypatch.setattr(ZegCLIP, "loss", poisoned)
     with pytest.raises(TrainingError, match=r"iteration 13: the loss is nan.*last good checkpoint: .*iter_10.pt"):
-        train(tiny_run(voc_root, iters=20), tmp_path / "run")
+        train(tiny_cfg(voc_root, iters=20), tmp_path / "run")
     assert (tmp_path / "run" / "checkpoints" / "iter_10.pt").is_file()
     assert not (tmp_path / "run" / "final.pt").exists()
 
 
-def test_a_run_stopped_before_its_first_checkpoint_starts_its_log_again(voc_root, tmp_path, monkeypatch):
+def test_a_run_stopped_before_its_first_checkpoint_starts_its_log_again(tiny_cfg, voc_root, tmp_path, monkeypatch):
     from zegclip.model import ZegCLIP
     real = ZegCLIP.loss
     calls = []
@@ -119,7 +113,7 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_its_log_again(voc_root
         terms = real(self, out, labels)
         return {k: v * float("nan") for k, v in terms.items()} if len(calls) == 4 else terms
     monkeypatch.setattr(ZegCLIP, "loss", stops)
-    cfg = tiny_run(voc_root, iters=6, checkpoint_every=5)
+    cfg = tiny_cfg(voc_root, iters=6, checkpoint_every=5)
     with pytest.raises(TrainingError, match="iteration 4"):
         train(cfg, tmp_path / "run", evaluate_after=False)
     assert len(_losses(tmp_path / "run")) == 3 and not (tmp_path / "run" / "checkpoints").exists()
@@ -128,19 +122,19 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_its_log_again(voc_root
     assert len(_losses(tmp_path / "run")) == 6
 
 
-def test_stale_temporaries_of_a_killed_write_are_removed_when_the_run_starts(voc_root, tmp_path):
+def test_stale_temporaries_of_a_killed_write_are_removed_when_the_run_starts(tiny_cfg, voc_root, tmp_path):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     (run / ".results.json.k3j2x9.tmp").write_text("{")
     (run / "checkpoints" / ".iter_10.pt.a8d1q0.tmp").write_bytes(b"PK")
     (run / "notes.txt").write_text("mine")  # not ours: kept
-    train(tiny_run(voc_root, iters=2), run, evaluate_after=False)
+    train(tiny_cfg(voc_root, iters=2), run, evaluate_after=False)
     assert not list(run.rglob("*.tmp")) and (run / "notes.txt").is_file()
 
 
-def test_learning_curve_leaves_training_unchanged_and_survives_a_resume(voc_root, tmp_path, monkeypatch):
-    plain = train(tiny_run(voc_root, iters=12, checkpoint_every=5), tmp_path / "plain")
-    cfg = tiny_run(voc_root, iters=12, checkpoint_every=5, eval_every=4)
+def test_learning_curve_leaves_training_unchanged_and_survives_a_resume(tiny_cfg, voc_root, tmp_path, monkeypatch):
+    plain = train(tiny_cfg(voc_root, iters=12, checkpoint_every=5), tmp_path / "plain")
+    cfg = tiny_cfg(voc_root, iters=12, checkpoint_every=5, eval_every=4)
     curved = train(cfg, tmp_path / "curved")
     assert _losses(tmp_path / "curved") == _losses(tmp_path / "plain")
     assert curved["metrics"] == plain["metrics"] and "curve" not in plain
@@ -165,9 +159,9 @@ def test_learning_curve_leaves_training_unchanged_and_survives_a_resume(voc_root
     assert train(cfg, tmp_path / "resumed")["curve"] == curve
 
 
-def test_cli_train_then_cross_dataset_and_truncated_checkpoint(voc_root, tmp_path, capsys):
+def test_cli_train_then_cross_dataset_and_truncated_checkpoint(tiny_cfg, voc_root, tmp_path, capsys):
     cfg_file = tmp_path / "cfg.json"
-    cfg = tiny_run(voc_root, iters=6)
+    cfg = tiny_cfg(voc_root, iters=6)
     from zegclip.config import to_dict
     cfg_file.write_text(json.dumps(to_dict(cfg)))
     run = tmp_path / "run"
@@ -208,13 +202,14 @@ def test_missing_data_root_is_a_clear_cli_error(tmp_path, capsys):
     assert code == 2 and "data.root is not set" in capsys.readouterr().err
 
 
-def test_torchrun_two_processes_share_the_global_batch(voc_root, tmp_path):
+@pytest.mark.slow
+def test_torchrun_two_processes_share_the_global_batch(tiny_cfg, voc_root, tmp_path):
     import os
     import subprocess
     import sys
     from zegclip.config import to_dict
     cfg_file = tmp_path / "cfg.json"
-    cfg_file.write_text(json.dumps(to_dict(tiny_run(voc_root, iters=4))))
+    cfg_file.write_text(json.dumps(to_dict(tiny_cfg(voc_root, iters=4))))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "zegclip.cli",
                            "train", "--config", str(cfg_file), "--out", str(tmp_path / "run")],
@@ -224,7 +219,7 @@ def test_torchrun_two_processes_share_the_global_batch(voc_root, tmp_path):
     assert (tmp_path / "run" / "results.json").is_file()
 
 
-def test_batched_evaluation_groups_same_size_images_and_matches_one_at_a_time(tmp_path):
+def test_batched_evaluation_groups_same_size_images_and_matches_one_at_a_time(tiny_cfg, tmp_path):
     import dataclasses
     import shutil
 
@@ -237,7 +232,7 @@ def test_batched_evaluation_groups_same_size_images_and_matches_one_at_a_time(tm
     for i in (2, 5):  # images 2 and 5 get another size
         for sub, ext in (("JPEGImages", ".jpg"), ("SegmentationClass", ".png")):
             shutil.copy(other / sub / f"2007_val{i:03d}{ext}", root / sub / f"2007_val{i:03d}{ext}")
-    cfg = tiny_run(root)
+    cfg = tiny_cfg(root)
     ds = SegmentationDataset("voc", root, "val")
     batched = dataclasses.replace(cfg, model=dataclasses.replace(
         cfg.model, inference=dataclasses.replace(cfg.model.inference, batch=2)))

@@ -4,7 +4,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import TINY_CLIP, tiny_config
 from zegclip.config import RunConfig, TrainConfig
 from zegclip.engine.optim import parameter_groups
 from zegclip.model import ZegCLIP
@@ -26,7 +25,7 @@ def _no_dropout(model):
     return model
 
 
-def test_stochastic_depth_is_inactive_by_default_as_in_the_published_blocks():
+def test_stochastic_depth_is_inactive_by_default_as_in_the_published_blocks(tiny_config):
     assert RunConfig().model.encoder.drop_path == 0.0
     model = _no_dropout(ZegCLIP(tiny_config(encoder={"mode": "ft"}))).train()
     images, text = torch.randn(4, 3, 64, 64), _text(model)
@@ -37,7 +36,7 @@ def test_stochastic_depth_is_inactive_by_default_as_in_the_published_blocks():
     assert torch.equal(a, b)
 
 
-def _two_window_case(fusion):
+def _two_window_case(tiny_config, fusion):
     """Two 64-px windows over a 64 x 96 image (overlap: columns 32..63), with per-window logits
     that disagree on the overlap."""
     cfg = tiny_config(inference={"crop": 64, "stride": 32, "fusion": fusion, "seen_bias": 0.1})
@@ -50,8 +49,8 @@ def _two_window_case(fusion):
     return cfg, images, seen, per_window, logits_fn
 
 
-def test_slide_inference_averages_each_windows_calibrated_scores_by_default():
-    cfg, images, seen, per_window, logits_fn = _two_window_case("scores")
+def test_slide_inference_averages_each_windows_calibrated_scores_by_default(tiny_config):
+    cfg, images, seen, per_window, logits_fn = _two_window_case(tiny_config, "scores")
     assert RunConfig().model.inference.fusion == "scores"
     got = slide_scores(logits_fn, images, cfg, seen, (64, 96))
     s0, s1 = (calibrated_scores(per_window[k], cfg, seen) for k in (0.0, 1.0))
@@ -65,14 +64,14 @@ def test_slide_inference_averages_each_windows_calibrated_scores_by_default():
     up = slide_scores(logits_fn, images, cfg, seen, (128, 192))
     torch.testing.assert_close(up, F.interpolate(expected, size=(128, 192), mode="bilinear", align_corners=False))
 
-    cfg_l, *_ = _two_window_case("logits")
+    cfg_l, *_ = _two_window_case(tiny_config, "logits")
     by_logits = slide_scores(logits_fn, images, cfg_l, seen, (64, 96))
     mean_logits = (per_window[0.0][..., 32:] + per_window[1.0][..., :32]) / 2
     torch.testing.assert_close(by_logits[..., 32:64], calibrated_scores(mean_logits, cfg_l, seen))
     assert not torch.allclose(by_logits[..., 32:64], got[..., 32:64])
 
 
-def test_learnable_layernorms_are_weight_decayed_by_default():
+def test_learnable_layernorms_are_weight_decayed_by_default(tiny_config):
     model = ZegCLIP(tiny_config(encoder={"mode": "ft"}))
     norms = {id(p): n for n, m in model.named_modules() if isinstance(m, torch.nn.LayerNorm)
              for n, p in m.named_parameters(prefix=n) if p.requires_grad}
@@ -92,9 +91,9 @@ def test_learnable_layernorms_are_weight_decayed_by_default():
     assert decay_of["prompts.norm.weight"] == 0.01 and decay_of["prompts.norm.bias"] == 0.01
 
 
-def _b16_grid_clip():
+def _b16_grid_clip(tiny_clip):
     """The test CLIP with ViT-B/16's pretrained grid: 224 px at patch 16 = 14 x 14."""
-    return open_clip.create_model(TINY_CLIP, pretrained=None, force_image_size=224)
+    return open_clip.create_model(tiny_clip, pretrained=None, force_image_size=224)
 
 
 def _ln_pre_input(model, images):
@@ -108,8 +107,8 @@ def _ln_pre_input(model, images):
 
 
 @pytest.mark.parametrize("mode", ["two_step", "direct"])
-def test_positions_are_resized_14_to_32_at_load_then_to_the_input_grid(mode):
-    clip = _b16_grid_clip()
+def test_positions_are_resized_14_to_32_at_load_then_to_the_input_grid(tiny_config, tiny_clip, mode):
+    clip = _b16_grid_clip(tiny_clip)
     pretrained = clip.visual.positional_embedding.detach().clone()  # (1+14*14, D)
     model = ZegCLIP(tiny_config(encoder={"mode": "fix", "image_size": 512, "pos_resize": mode}), clip=clip)
     assert RunConfig().model.encoder.pos_resize == "two_step"
@@ -126,7 +125,7 @@ def test_positions_are_resized_14_to_32_at_load_then_to_the_input_grid(mode):
     torch.testing.assert_close(x, tokens + (two_step if mode == "two_step" else direct))
 
 
-def test_voc_uses_the_published_template_without_a_period_and_fp16_embeddings():
+def test_voc_uses_the_published_template_without_a_period_and_fp16_embeddings(tiny_config):
     assert text_mod.TEMPLATES["single_no_period"] == ("a photo of a {}",)
     assert text_mod.TEMPLATES["single"] == ("a photo of a {}.",)
     from zegclip.config import load_preset

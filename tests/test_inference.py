@@ -1,11 +1,10 @@
 """Scores, the seen-class calibration and slide inference."""
 import torch
 
-from conftest import tiny_config
 from zegclip.model.inference import _starts, predict_labels, slide_average
 
 
-def test_seen_bias_moves_close_calls_to_unseen_classes():
+def test_seen_bias_moves_close_calls_to_unseen_classes(tiny_config):
     cfg = tiny_config()
     p = torch.tensor([0.60, 0.55])  # class 0 seen, class 1 unseen
     logits = torch.log(p / (1 - p)).view(1, 2, 1, 1)

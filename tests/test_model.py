@@ -3,7 +3,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import tiny_config
 from zegclip.config import ConfigError
 from zegclip.model import ZegCLIP
 from zegclip.model.clip import text_tower_parameters
@@ -21,7 +20,7 @@ def _names(model):
     return {n for n, p in model.named_parameters() if p.requires_grad}
 
 
-def test_dpt_trains_only_prompts_query_projection_and_decoder():
+def test_dpt_trains_only_prompts_query_projection_and_decoder(tiny_config):
     model = ZegCLIP(tiny_config(encoder={"mode": "dpt"}))
     prefixes = ("prompts.", "query_proj.", "decoder.")
     assert _names(model) and all(n.startswith(prefixes) for n in _names(model))
@@ -38,14 +37,14 @@ def test_dpt_trains_only_prompts_query_projection_and_decoder():
     assert all(p.grad is None for p in model.clip.parameters())
 
 
-def test_fix_has_no_prompts_and_a_frozen_encoder():
+def test_fix_has_no_prompts_and_a_frozen_encoder(tiny_config):
     model = ZegCLIP(tiny_config(encoder={"mode": "fix"}))
     assert model.prompts is None
     assert not any(p.requires_grad for p in model.clip.parameters())
     assert all(n.startswith(("query_proj.", "decoder.")) for n in _names(model))
 
 
-def test_ft_trains_every_image_encoder_parameter_and_never_the_text_encoder():
+def test_ft_trains_every_image_encoder_parameter_and_never_the_text_encoder(tiny_config):
     model = ZegCLIP(tiny_config(encoder={"mode": "ft"}))
     assert model.prompts is None
     assert all(p.requires_grad for p in model.clip.visual.parameters())
@@ -55,14 +54,14 @@ def test_ft_trains_every_image_encoder_parameter_and_never_the_text_encoder():
 
 
 @pytest.mark.parametrize("mode", ["fix", "ft", "dpt"])
-def test_text_encoder_never_trains(mode):
+def test_text_encoder_never_trains(tiny_config, mode):
     model = ZegCLIP(tiny_config(encoder={"mode": mode}))
     text_params = text_tower_parameters(model.clip)
     assert text_params and not any(p.requires_grad for p in text_params)
 
 
 @pytest.mark.parametrize("fmt", sorted(QUERY_FORMATS))
-def test_every_table4_query_format_has_the_right_width(fmt):
+def test_every_table4_query_format_has_the_right_width(tiny_config, fmt):
     model = ZegCLIP(tiny_config(decoder={"query": fmt}))
     E = model.clip.visual.output_dim
     expected = {"t": 1, "t_mul_g": 1, "abs_t_sub_g": 1, "t_sub_g": 1, "t_add_g": 1,
@@ -84,7 +83,7 @@ TABLE8 = [(1, 1), (1, 3), (1, 6), (1, 9), (1, 12), (10, 12), (7, 12), (4, 12)]
 
 
 @pytest.mark.parametrize("layers", TABLE8)
-def test_table8_ranges_insert_prompts_at_exactly_the_stated_layers(layers):
+def test_table8_ranges_insert_prompts_at_exactly_the_stated_layers(tiny_config, layers):
     P = 3
     model = ZegCLIP(tiny_config(encoder={"prompt": {"tokens": P, "layers": list(layers)}}))
     seen = {}
@@ -100,7 +99,7 @@ def test_table8_ranges_insert_prompts_at_exactly_the_stated_layers(layers):
     assert model.prompts.embeddings.shape == (layers[1] - layers[0] + 1, P, 32)
 
 
-def test_prompts_are_replaced_not_accumulated_at_each_layer():
+def test_prompts_are_replaced_not_accumulated_at_each_layer(tiny_config):
     model = ZegCLIP(tiny_config(encoder={"prompt": {"tokens": 2, "layers": [1, 3]}, "drop_path": 0.0}))
     model.eval()
     inputs = {}
@@ -112,12 +111,12 @@ def test_prompts_are_replaced_not_accumulated_at_each_layer():
         assert torch.allclose(inputs[i], model.prompts(i, 1)[0])
 
 
-def test_prompt_range_beyond_depth_fails_at_construction():
+def test_prompt_range_beyond_depth_fails_at_construction(tiny_config):
     with pytest.raises(ConfigError, match=r"model.encoder.prompt.layers=\[1, 13\] is outside 1..12"):
         ZegCLIP(tiny_config(encoder={"prompt": {"layers": [1, 13]}}))
 
 
-def test_unknown_open_clip_model_fails_naming_the_option():
+def test_unknown_open_clip_model_fails_naming_the_option(tiny_config):
     with pytest.raises(ConfigError, match=r"model.clip.model='ViT-Q-99' is not an open_clip model"):
         ZegCLIP(tiny_config(clip={"model": "ViT-Q-99"}))
 
@@ -135,7 +134,7 @@ def test_positional_grid_is_resized_bilinearly_with_the_class_position_kept():
 
 
 @pytest.mark.parametrize("double", [True, False])
-def test_class_token_enters_with_the_doubled_class_embedding(double):
+def test_class_token_enters_with_the_doubled_class_embedding(tiny_config, double):
     model = ZegCLIP(tiny_config(encoder={"mode": "fix", "double_class_embedding": double}))
     model.eval()
     visual = model.clip.visual
@@ -147,7 +146,7 @@ def test_class_token_enters_with_the_doubled_class_embedding(double):
     assert torch.allclose(got["x"][0, 0], expected, atol=1e-5)
 
 
-def test_stochastic_depth_is_active_in_training_only():
+def test_stochastic_depth_is_active_in_training_only(tiny_config):
     model = ZegCLIP(tiny_config(encoder={"mode": "fix", "drop_path": 0.5}))
     images, text = torch.randn(4, 3, 64, 64), _text(model)
     model.eval()
@@ -164,7 +163,7 @@ def test_stochastic_depth_is_active_in_training_only():
     assert not torch.allclose(c, d)
 
 
-def test_outputs_are_normalised_and_masks_are_head_averaged_logits():
+def test_outputs_are_normalised_and_masks_are_head_averaged_logits(tiny_config):
     model = ZegCLIP(tiny_config())
     model.eval()
     out = model(torch.randn(2, 3, 64, 64), _text(model))
@@ -174,7 +173,7 @@ def test_outputs_are_normalised_and_masks_are_head_averaged_logits():
     assert torch.allclose(out["masks"], up)
 
 
-def test_deep_supervision_adds_every_layer_and_is_off_by_default():
+def test_deep_supervision_adds_every_layer_and_is_off_by_default(tiny_config):
     labels = torch.randint(0, C, (1, 64, 64))
     plain = ZegCLIP(tiny_config())
     assert set(plain.loss(plain(torch.randn(1, 3, 64, 64), _text(plain)), labels)) == {"focal", "dice"}
@@ -183,7 +182,7 @@ def test_deep_supervision_adds_every_layer_and_is_off_by_default():
     assert {"layer1.focal", "layer2.dice", "focal"} <= set(terms) and "layer3.focal" not in terms
 
 
-def test_published_param_count_adds_the_unused_self_attention():
+def test_published_param_count_adds_the_unused_self_attention(tiny_config):
     model = ZegCLIP(tiny_config())
     E = model.clip.visual.output_dim
     trainable = sum(p.numel() for p in model.trainable_parameters())
@@ -204,7 +203,7 @@ def test_mask_upsampling_is_bilinear_without_aligned_corners(src, dst):
     torch.testing.assert_close(torch.autograd.grad(ours, x, g)[0], torch.autograd.grad(ref, x, g)[0])
 
 
-def test_encoder_blocks_compute_what_open_clip_blocks_compute():
+def test_encoder_blocks_compute_what_open_clip_blocks_compute(tiny_config):
     from zegclip.model.encoder import run_block
 
     model = ZegCLIP(tiny_config(encoder={"mode": "fix"})).eval()

@@ -2,7 +2,6 @@
 import torch
 import torch.nn.functional as F
 
-from conftest import tiny_config
 from zegclip.model import ZegCLIP
 from zegclip.model import text as text_mod
 from zegclip.model.text import MULTIPLE_TEMPLATES, encode_class_names
@@ -24,7 +23,7 @@ def test_fifteen_templates_and_the_single_one():
     assert text_mod.TEMPLATES["single"] == ("a photo of a {}.",)
 
 
-def test_ensemble_is_the_renormalised_mean_of_normalised_embeddings():
+def test_ensemble_is_the_renormalised_mean_of_normalised_embeddings(tiny_config):
     model = ZegCLIP(tiny_config())
     import open_clip
     tok = open_clip.get_tokenizer("ZegCLIP-Test-Tiny")
@@ -35,7 +34,7 @@ def test_ensemble_is_the_renormalised_mean_of_normalised_embeddings():
     assert torch.allclose(got.norm(dim=-1), torch.ones(2), atol=1e-6)
 
 
-def test_cache_is_reused_and_invalidated_by_templates_classes_and_weights(monkeypatch, tmp_path):
+def test_cache_is_reused_and_invalidated_by_templates_classes_and_weights(tiny_config, monkeypatch, tmp_path):
     calls = _counting(monkeypatch)
     model = ZegCLIP(tiny_config())
     a = model.encode_classes(["cat", "dog"])

@@ -3,7 +3,6 @@ import pytest
 import torch
 import open_clip
 
-from conftest import TINY_CLIP, tiny_config
 from zegclip.cli import main
 from zegclip.config import ConfigError
 from zegclip.model import ZegCLIP
@@ -11,22 +10,22 @@ from zegclip.model.clip import WeightsError
 
 
 @pytest.fixture
-def openai_style_archive(tmp_path):
+def openai_style_archive(tiny_clip, tmp_path):
     """A TorchScript archive of a tiny CLIP, the way OpenAI released ViT-B-16.pt."""
-    clip = open_clip.create_model(TINY_CLIP)
+    clip = open_clip.create_model(tiny_clip)
     clip.register_buffer("input_resolution", torch.tensor(64))
     path = tmp_path / "tiny-openai.pt"
     torch.jit.script(clip).save(str(path))
     return clip, path
 
 
-def test_archive_is_refused_with_a_pointer_to_the_conversion(openai_style_archive):
+def test_archive_is_refused_with_a_pointer_to_the_conversion(tiny_config, openai_style_archive):
     _, path = openai_style_archive
     with pytest.raises(WeightsError, match=r"TorchScript archive.*zegclip prepare weights"):
         ZegCLIP(tiny_config(clip={"pretrained": str(path)}))
 
 
-def test_prepare_weights_converts_and_the_model_loads_them(openai_style_archive, tmp_path, capsys):
+def test_prepare_weights_converts_and_the_model_loads_them(tiny_config, openai_style_archive, tmp_path, capsys):
     clip, path = openai_style_archive
     out = tmp_path / "weights" / "tiny.safetensors"
     assert main(["prepare", "weights", str(path), str(out)]) == 0
@@ -37,16 +36,16 @@ def test_prepare_weights_converts_and_the_model_loads_them(openai_style_archive,
             assert torch.equal(model.clip.state_dict()[name], ref), name
 
 
-def test_plain_state_dict_loads_with_weights_only(tmp_path):
-    clip = open_clip.create_model(TINY_CLIP)
+def test_plain_state_dict_loads_with_weights_only(tiny_clip, tiny_config, tmp_path):
+    clip = open_clip.create_model(tiny_clip)
     path = tmp_path / "tiny.pt"
     torch.save(clip.state_dict(), path)
     model = ZegCLIP(tiny_config(clip={"pretrained": str(path)}))
     assert torch.equal(model.clip.visual.proj, clip.visual.proj)
 
 
-def test_truncated_weights_file_names_the_file(tmp_path):
-    clip = open_clip.create_model(TINY_CLIP)
+def test_truncated_weights_file_names_the_file(tiny_clip, tiny_config, tmp_path):
+    clip = open_clip.create_model(tiny_clip)
     path = tmp_path / "tiny.pt"
     torch.save(clip.state_dict(), path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -54,7 +53,7 @@ def test_truncated_weights_file_names_the_file(tmp_path):
         ZegCLIP(tiny_config(clip={"pretrained": str(path)}))
 
 
-def test_missing_file_and_unknown_tag(tmp_path):
+def test_missing_file_and_unknown_tag(tiny_config, tmp_path):
     with pytest.raises(WeightsError, match=r"nothere.safetensors does not exist"):
         ZegCLIP(tiny_config(clip={"pretrained": str(tmp_path / "nothere.safetensors")}))
     with pytest.raises(ConfigError, match=r"model.clip.pretrained='laion9b' is not a pretrained tag"):

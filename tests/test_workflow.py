@@ -9,6 +9,8 @@ import pytest
 
 from zegclip.paper.runs import TRAINED_TABLES, runs_for, table_rows
 
+pytestmark = pytest.mark.slow  # every test here runs Snakemake in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

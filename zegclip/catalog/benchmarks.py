@@ -78,7 +78,8 @@ DATASETS = {
         "coco", COCO_STUFF_CLASSES,
         unseen=(19, 23, 28, 29, 36, 51, 76, 88, 94, 112, 133, 136, 137, 157, 160),
     ),
-    # ZS3Net split (reference.md: the authors published no Context config).
+    # ZS3Net's unseen split: the authors published no Context config, so the split of the method
+    # they compare with on Context.
     "context": DatasetInfo("context", CONTEXT60_CLASSES, unseen=(1, 7, 8, 15, 20, 25, 32, 34, 49, 55)),
     # Context-59: background dropped (ignored), every other id shifted down by one.
     "context59": DatasetInfo("context59", CONTEXT60_CLASSES[1:], unseen=(0, 6, 7, 14, 19, 24, 31, 33, 48, 54)),

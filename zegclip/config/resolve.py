@@ -12,12 +12,16 @@ from zegclip.config.schema import ConfigError, ModelConfig, RunConfig
 PRESET_DIR = Path(__file__).parent / "presets"
 
 
+def preset_names() -> List[str]:
+    """The shipped presets: the published settings of each dataset and of each mini dataset."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+
+
 def load_preset(name: str) -> dict:
     """The published per-dataset settings, as a partial config dict (``zegclip/config/presets``)."""
     path = PRESET_DIR / f"{name}.json"
     if not path.is_file():
-        known = sorted(p.stem for p in PRESET_DIR.glob("*.json"))
-        raise ConfigError(f"unknown preset {name!r}; expected one of {', '.join(known)}")
+        raise ConfigError(f"unknown preset {name!r}; expected one of {', '.join(preset_names())}")
     return json.loads(path.read_text())
 
 

@@ -65,7 +65,7 @@ class PromptConfig:
 
 @dataclass
 class EncoderConfig:
-    """The CLIP image encoder and the published encoder's quirks (reference.md section 1)."""
+    """The CLIP image encoder and the published encoder's quirks (each a named option)."""
 
     mode: str = "dpt"  # fix: frozen; ft: fine-tuned; dpt: frozen + deep prompts
     image_size: int = 512  # training crop; positional grid is resized bilinearly to image_size/patch
@@ -167,7 +167,7 @@ class InferenceConfig:
 
 @dataclass
 class AugmentConfig:
-    """Train-time augmentation and test-time resize (published recipe, reference.md section 3)."""
+    """Train-time augmentation and test-time resize (the published recipe's pipeline)."""
 
     crop: int = 512
     scale: Tuple[int, int] = (2048, 512)  # keep-ratio rescale target, times a random ratio
@@ -212,7 +212,7 @@ SETTINGS = ("inductive", "st", "st_dagger", "fully_supervised")
 
 @dataclass
 class TrainConfig:
-    """The published optimisation recipe (reference.md section 3); every number lives here."""
+    """The published optimisation recipe (AdamW, poly schedule, warm-up); every number lives here."""
 
     setting: str = "inductive"  # inductive, st, st_dagger (self-training), fully_supervised
     iters: int = 20000  # VOC 20K; COCO-Stuff 80K; Context 40K; self-training half of those

@@ -12,7 +12,7 @@ from zegclip.catalog.benchmarks import IGNORE_INDEX
 from zegclip.data.datasets import DataError, read_label
 from zegclip.io import atomic_path
 
-# Raw COCO-Stuff stuff-thing values that never occur (reference.md section 5).
+# Raw COCO-Stuff stuff-thing values that never occur (ids of the 91-thing list that COCO dropped).
 COCO_UNUSED_RAW = (11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90)
 
 
@@ -55,7 +55,7 @@ def convert_coco_stuff(root: Path, progress: bool = True,
     return n
 
 
-# PASCAL Context: the 60 original Detail ids used (reference.md section 5). As in the
+# PASCAL Context: the 60 original Detail ids of the 59-class benchmark plus background. As in the
 # standard mmsegmentation converter, train ids follow these ids in ascending order, which
 # is the alphabetical order of the class names in zegclip.catalog.benchmarks.
 CONTEXT_IDS = (0, 2, 259, 260, 415, 324, 9, 258, 144, 18, 19, 22, 23, 397, 25, 284, 158, 159, 416, 33, 162, 420,
@@ -63,34 +63,28 @@ CONTEXT_IDS = (0, 2, 259, 260, 415, 324, 9, 258, 144, 18, 19, 22, 23, 397, 25, 2
                207, 80, 355, 85, 347, 220, 349, 360, 98, 187, 104, 105, 366, 189, 368, 113, 115)
 
 
-def decode_rle_counts(counts: str) -> list[int]:
-    """COCO's compressed RLE string -> run lengths (LEB128-like, 5 bits a character)."""
-    out: list[int] = []
-    p = 0
-    while p < len(counts):
-        x, k, more = 0, 0, True
-        while more:
-            c = ord(counts[p]) - 48
-            x |= (c & 0x1F) << (5 * k)
-            more = bool(c & 0x20)
-            p += 1
-            k += 1
-            if not more and c & 0x10:
-                x |= -1 << (5 * k)
-        if len(out) > 2:
-            x += out[-2]
-        out.append(x)
-    return out
-
-
 def decode_rle(rle: dict) -> np.ndarray:
-    """{'size': [h, w], 'counts': str | list} -> (h, w) bool mask (runs are column-major)."""
+    """{'size': [h, w], 'counts': str | list} -> (h, w) bool mask, decoded by pycocotools.
+
+    pycocotools does not check that the runs cover the image (too few leave memory it never
+    wrote), so a mask that does not encode back to the same runs is an error naming it."""
+    from pycocotools import mask as coco_mask
+
     h, w = rle["size"]
-    counts = rle["counts"] if isinstance(rle["counts"], list) else decode_rle_counts(rle["counts"])
-    if sum(counts) != h * w:
-        raise DataError(f"RLE runs cover {sum(counts)} pixels, expected {h}x{w}")
-    values = np.arange(len(counts)) % 2 == 1
-    return np.repeat(values, counts).reshape(w, h).T
+    counts = rle["counts"]
+    if isinstance(counts, list):  # uncompressed runs
+        if sum(counts) != h * w:
+            raise DataError(f"RLE runs cover {sum(counts)} pixels, expected {h}x{w}")
+        compressed = coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
+    else:
+        compressed = {"size": [h, w], "counts": counts.encode() if isinstance(counts, str) else counts}
+    try:
+        mask = coco_mask.decode(compressed)  # (h, w) uint8
+    except ValueError as err:  # runs beyond the image
+        raise DataError(f"RLE of size {h}x{w} does not decode: {err}") from None
+    if coco_mask.encode(np.asfortranarray(mask))["counts"] != compressed["counts"]:
+        raise DataError(f"RLE runs do not cover the {h}x{w} image exactly")
+    return mask.astype(bool)
 
 
 def convert_context(json_path: Path, root: Path, progress: bool = True) -> Dict[str, int]:

@@ -1,4 +1,4 @@
-"""The published recipe's augmentation (reference.md section 3), in torch.
+"""The published recipe's augmentation (mmsegmentation's pipeline as ZegCLIP configures it), in torch.
 
 Train: keep-ratio rescale to (2048, 512) x r, r ~ U(0.5, 2.0); a crop re-drawn up to 10
 times until no class covers 75% or more of its labelled pixels; horizontal flip; mmseg's

@@ -88,7 +88,7 @@ def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path,
     cross = name != cfg.data.dataset
     ds = SegmentationDataset(name, root or cfg.data.root, split or cfg.data.eval_split)
     # Inductive models get the seen-class calibration on their own dataset; across datasets
-    # every class counts as seen (reference.md section 4), so there is no split to calibrate.
+    # the published code counts every class as seen, so there is no split to calibrate.
     calibrate = cfg.train.setting == "inductive" and not cross
     cm = confusion(model, cfg, ds, calibrate, device)
     unseen = () if cross else dataset_info(name).unseen

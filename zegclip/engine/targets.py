@@ -1,4 +1,5 @@
-"""Training targets for each setting of Table 2 (reference.md section 4)."""
+"""Training targets for each setting of Table 2: inductive (unseen pixels ignored), self-training
+(pseudo-labels for unseen pixels), fully supervised (every label)."""
 from __future__ import annotations
 
 from typing import List, Sequence

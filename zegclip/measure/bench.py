@@ -82,3 +82,10 @@ def benchmark(cfg: ModelConfig, num_classes: int, mode: str, batch: int, precisi
         "achieved_tflops": work * ips / 1e12,
         "iters": iters, "warmup": warmup,
     }
+
+
+def summary_line(r: Dict[str, Any]) -> str:
+    """One benchmark's result (with its dataset) as the line ``zegclip bench`` prints."""
+    return (f"{r['dataset']} {r['mode']} on {r['device']}, batch {r['batch']}, {r['precision']}"
+            f"{' compiled' if r['compile'] else ''}: {r['images_per_s']:.2f} images/s, "
+            f"peak {r['peak_memory_gib']:.2f} GiB ({r['peak_memory_kind']}), {r['achieved_tflops']:.3f} TFLOP/s")

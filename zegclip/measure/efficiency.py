@@ -150,3 +150,23 @@ def efficiency_report(cfg: ModelConfig, num_classes: int, *, batch: int = 1, ite
                                 "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
                                 "iters": iters, "warmup": warmup}
     return report
+
+
+def render_text(report: Dict[str, Any]) -> str:
+    """``efficiency_report`` (with its dataset) as the table ``zegclip efficiency`` prints."""
+    from tabulate import tabulate
+
+    params, flops = report["params_M"], report["gflops"]
+    rows = [
+        ["#Params (M), published convention", f"{params['published_convention']:.3f}"],
+        ["#Params (M), trainable", f"{params['trainable']:.3f}"],
+        ["#Params (M), receiving gradients", f"{params['receiving_gradients']:.3f}"],
+        ["GFLOPs (fvcore, 1 MAC = 1 flop)", f"{flops['total']:.2f}"],
+        ["  of which attention products", f"{flops['attention_products']:.2f}"],
+    ]
+    if "throughput" in report:
+        t = report["throughput"]
+        rows.append([f"images/s ({t['device']}, batch {t['batch']}, {t['precision']})", f"{t['images_per_s']:.2f}"])
+    size = report["image_size"]
+    return (f"ZegCLIP efficiency, {report['dataset']} config ({report['num_classes']} classes, "
+            f"{report['prompt_tokens']} prompt tokens, {size}x{size})\n" + tabulate(rows, tablefmt="github"))

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict
 
 import numpy as np
@@ -17,6 +18,8 @@ import torch
 from zegclip.catalog.benchmarks import IGNORE_INDEX
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.engine.metrics import ConfusionMatrix, summarize
+from zegclip.io import write_json
+from zegclip.miniworld.generate import dataset_root
 
 
 def _attribute_map(classes, unseen_ids, part: int) -> np.ndarray:
@@ -57,3 +60,10 @@ def reference_scores(dataset: SegmentationDataset, seed: int = 0) -> Dict[str, D
         m = summarize(cm, info.classes, info.unseen)
         out[name] = {k: m[k] for k in ("pAcc", "mIoU_S", "mIoU_U", "hIoU")}
     return out
+
+
+def write_references(world: Path, dataset: str, output: Path) -> Dict[str, Dict[str, float]]:
+    """Score the references on a mini dataset's val split and write them to ``output``."""
+    scores = reference_scores(SegmentationDataset(dataset, dataset_root(world, dataset), "val"))
+    write_json(output, {"dataset": dataset, "split": "val", "references": scores})
+    return scores

@@ -1,4 +1,4 @@
-"""The text-query decoder (SegViT's ATM as ZegCLIP uses it; reference.md section 1).
+"""The text-query decoder (SegViT's ATM module, as the published ZegCLIP head uses it).
 
 Class queries cross-attend to the patch tokens; there is no self-attention among queries.
 Each layer's mask logits are the head-averaged, scaled, pre-softmax attention logits
@@ -74,7 +74,7 @@ class DecoderLayer(nn.Module):
 
 # Parameters the published decoder layer holds but never calls: a self-attention
 # (nn.MultiheadAttention: in-projection 3D*D + 3D, out-projection D*D + D) and its
-# LayerNorm (2D). The published #Params counts them (reference.md section 6).
+# LayerNorm (2D). The paper's #Params (Table 3) counts them.
 def unused_published_params(dim: int, layers: int) -> int:
     return layers * (4 * dim * dim + 4 * dim + 2 * dim)
 

@@ -2,7 +2,7 @@
 
 open_clip owns the layers and weights (``conv1``, ``class_embedding``,
 ``positional_embedding``, ``ln_pre``, ``transformer.resblocks``, ``ln_post``, ``proj``);
-this module adds, as the published encoder does (reference.md section 1):
+this module adds, as the published encoder does:
 
 - a positional grid resized **bilinearly** in two steps: once at load to the training grid
   (:func:`resize_pretrained_grid`), then in each forward to the input's grid;
@@ -21,6 +21,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from open_clip.transformer import ResidualAttentionBlock, VisionTransformer
+from timm.layers import drop_path  # stochastic depth, per sample, kept branches rescaled
 from torch import Tensor, nn
 
 from zegclip.config import ConfigError, EncoderConfig, PromptConfig
@@ -95,14 +96,6 @@ def resize_pretrained_grid(visual: VisionTransformer, cfg: EncoderConfig) -> Non
     if pos.shape[0] != 1 + side * side:
         resized = resize_positional_embedding(pos.detach(), (side, side))  # (1+side*side, D)
         visual.positional_embedding = nn.Parameter(resized, requires_grad=pos.requires_grad)
-
-
-def drop_path(x: Tensor, p: float, training: bool) -> Tensor:
-    """Stochastic depth: drop the whole residual branch per sample, rescale the kept ones."""
-    if p == 0.0 or not training:
-        return x
-    keep = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(1.0 - p)
-    return x * keep.div_(1.0 - p)  # one pass over x, not two
 
 
 def self_attention(attn: nn.MultiheadAttention, x: Tensor) -> Tensor:

@@ -1,4 +1,4 @@
-"""ZegCLIP's losses (reference.md section 1).
+"""ZegCLIP's losses, with the published code's weights and reductions.
 
 - ``plus`` (NEL): sigmoid focal loss (alpha 0.25, gamma 2) x 100 + dice x 1;
 - ``plain`` (NEL): binary cross-entropy only;

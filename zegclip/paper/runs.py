@@ -178,3 +178,17 @@ def runs_for(tables: Tuple[str, ...], scale: str) -> Dict[str, Run]:
                 if run is not None:
                     runs.setdefault(run.key(scale), run)
     return runs
+
+
+def run_sheet(tables: Tuple[str, ...], scale: str, rows: bool = False) -> List[str]:
+    """The run sheet as tab-separated lines: every run the tables need, its parent and its
+    ``--set`` overrides; or (``rows``) every table row and the run behind it."""
+    if rows:
+        return ["table\trow\tdataset\ttarget\trun"] + [
+            f"{table}\t{row.key}\t{row.dataset}\t{row.target or ''}\t{row.run.key(scale)}"
+            for table in tables for row in table_rows(table, scale)]
+    lines = ["run\tparent\toverrides"]
+    for key, run in runs_for(tables, scale).items():
+        parent = run.parent()
+        lines.append(f"{key}\t{parent.key(scale) if parent else ''}\t{' '.join(run.overrides(scale))}")
+    return lines

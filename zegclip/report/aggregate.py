@@ -4,13 +4,16 @@ Where each result lives: ``zegclip.paper.layout``.
 """
 from __future__ import annotations
 
+import datetime
 import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
-from zegclip.paper.layout import REFERENCES, Layout, result_path
+from zegclip.engine.provenance import git_commit
+from zegclip.io import atomic_path
+from zegclip.paper.layout import REFERENCES, TABLE, Layout, result_path
 from zegclip.paper.runs import reported, table_rows
 from zegclip.report.curves import collect_curves, convergence_note, last_quarter_gain
 from zegclip.report.results import read_json, read_metrics
@@ -180,3 +183,15 @@ def render_latex(frame: pd.DataFrame, head: str, flags: List[str]) -> str:
     lines += [r"\bottomrule", r"\end{tabular}"] + [f"% Note: {f}" for f in flags]
     return "\n".join(lines) + "\n"
 
+
+def write_table(table: str, results: Path, scale: str, seeds: Sequence[int], out: Path) -> Tuple[List[Path], int]:
+    """Render ``table`` to ``out`` (Markdown) and ``out`` with .tex, and keep its aggregated frame
+    in the results tree; every file written atomically. Returns the paths and the row count."""
+    head = header(table, scale, seeds, git_commit()[:12], datetime.date.today().isoformat())
+    summary, frame, flags = table_frames(table, results, scale, seeds)
+    files = {out: render_markdown(frame, head, flags), out.with_suffix(".tex"): render_latex(frame, head, flags),
+             Layout(results, scale).path(TABLE, table=table): summary.to_csv(index=False)}
+    for path, text in files.items():
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    return list(files), len(frame)

@@ -17,6 +17,7 @@ from typing import Dict, List, Sequence, Tuple
 import pandas as pd
 
 from zegclip.errors import ZegclipError
+from zegclip.io import atomic_path
 from zegclip.paper.layout import GOLDEN_MINI, TABLE, Layout
 from zegclip.paper.runs import table_rows
 from zegclip.report.aggregate import metrics_of
@@ -238,3 +239,11 @@ def run_check(results: Path, scale: str, tables: Sequence[str], tolerance_items:
     elif scale == "mini":
         lines.append(f"the paper's claims that hold in the mini-world still hold ({len(MINI_CLAIMS)} checked)")
     return not len(failures) and not len(claims), "\n".join(lines)
+
+
+def write_golden(results: Path, scale: str, tables: Sequence[str], path: Path) -> int:
+    """Golden numbers from these results' tables into ``path`` (atomically); returns how many."""
+    golden = golden_from(load_tables(results, scale, tables))
+    with atomic_path(path) as tmp:
+        golden.to_csv(tmp, index=False)
+    return len(golden)

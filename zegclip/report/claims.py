@@ -8,12 +8,15 @@ beats Baseline-Fix on unseen classes without RD), so the paper's column is shown
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import pandas as pd
 
+from zegclip.engine.provenance import git_commit
+from zegclip.io import atomic_path
 from zegclip.report.aggregate import collect
 from zegclip.report.results import ResultsError
 
@@ -117,3 +120,15 @@ def render_markdown(verdict_frame: pd.DataFrame, comparisons: pd.DataFrame, head
             "The paper's column applies the same test to the paper's own numbers.")
     return "\n\n".join([head, verdict_frame.drop(columns="key").to_markdown(index=False, disable_numparse=True),
                         rule, "Every comparison:", detail.to_markdown(index=False, disable_numparse=True)]) + "\n"
+
+
+def write_claims(root: Path, scale: str, seeds: Sequence[int], label: str, out: Path) -> Tuple[int, int]:
+    """The claims report as Markdown in ``out`` (atomically). Returns how many (claim, dataset)
+    pairs hold in every seed, and how many there are."""
+    verdict_frame, comparisons = claims_frames(root, scale, seeds)
+    where = f"{scale} scale" + (f", {label}" if label else "")
+    head = (f"The paper's Table 5 claims on our runs ({where}; seeds: {' '.join(map(str, seeds))}); "
+            f"commit {git_commit()[:12]}; {datetime.date.today().isoformat()}.")
+    with atomic_path(out) as tmp:
+        tmp.write_text(render_markdown(verdict_frame, comparisons, head))
+    return int((verdict_frame["verdict"] == "holds").sum()), len(verdict_frame)

@@ -1,0 +1,75 @@
+"""``zegclip mini world|clip|references``: the embedded mini-world every table runs on by default."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def cmd_mini_world(args: argparse.Namespace) -> int:
+    from zegclip.config.world import WorldSize
+    from zegclip.miniworld.generate import generate_world
+
+    size = WorldSize(image_size=args.image_size, train=args.train, val=args.val)
+    manifest = generate_world(Path(args.out), args.seed, size, args.datasets)
+    print(f"mini-world (seed {args.seed}) in {args.out}: " + ", ".join(
+        f"{n} ({len(d['classes'])} classes, {len(d['unseen'])} unseen)" for n, d in manifest["datasets"].items()))
+    return 0
+
+
+def cmd_mini_clip(args: argparse.Namespace) -> int:
+    from zegclip.config.world import PretrainConfig
+    from zegclip.miniworld.pretrain import pretrain_mini_clip
+
+    report = pretrain_mini_clip(Path(args.out), PretrainConfig(steps=args.steps, batch=args.batch, seed=args.seed))
+    print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
+          f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
+          f"{report['wall_time_s']:.0f} s, {report['threads']} threads, {report['cores_busy']:.1f} cores busy on average")
+    return 0
+
+
+def cmd_mini_references(args: argparse.Namespace) -> int:
+    from zegclip.miniworld.references import write_references
+
+    scores = write_references(Path(args.world), args.dataset, Path(args.output))
+    print(" | ".join(f"{k}: mIoU(U) {v['mIoU_U']:.1f}" for k, v in scores.items()))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    from zegclip.catalog.miniworld import ALL_DATASETS, MINI_DATASETS
+    from zegclip.config.world import MINI_CLIP_FILE, WORLD_DIR, WORLD_SEED, PretrainConfig, WorldSize
+
+    mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",
+                          description="Build the embedded mini-world on which every table runs on a CPU.")
+    mini_sub = mini.add_subparsers(dest="what", required=True, metavar="WHAT")
+    mw = mini_sub.add_parser("world", help="generate the three mini datasets in the real layouts (cached)",
+                             description="Generate mini_voc, mini_coco and mini_context (or --datasets) under OUT in "
+                                         "the VOC, COCO-Stuff and Context layouts. Deterministic for a seed; an "
+                                         "identical world already in OUT is reused.")
+    mw.add_argument("--out", default=WORLD_DIR, help=f"the world folder (default: {WORLD_DIR})")
+    mw.add_argument("--seed", type=int, default=WORLD_SEED, help=f"the world seed (default {WORLD_SEED})")
+    mw.add_argument("--image-size", type=int, default=WorldSize.image_size)
+    mw.add_argument("--train", type=int, default=WorldSize.train,
+                    help=f"training images per dataset (default {WorldSize.train})")
+    mw.add_argument("--val", type=int, default=WorldSize.val, help=f"validation images per dataset (default {WorldSize.val})")
+    mw.add_argument("--datasets", nargs="+", choices=sorted(ALL_DATASETS), metavar="NAME", default=list(MINI_DATASETS),
+                    help="which datasets (default: mini_voc mini_coco mini_context); world variants: "
+                         "mini_voc_novel, mini_coco_novel (unseen things have colours no seen thing has); write a variant "
+                         "to its own folder, e.g. --out data/mini_variants")
+    mw.set_defaults(func=cmd_mini_world)
+    mc = mini_sub.add_parser("clip", help="pretrain the tiny CLIP on generated image-caption pairs",
+                             description="Pretrain the ZegCLIP-Mini open_clip model contrastively on every class "
+                                         "of the world (unseen ones too) and report its zero-shot accuracy on "
+                                         "held-out images. Writes OUT (safetensors) and OUT with .json.")
+    mc.add_argument("--out", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}")
+    mc.add_argument("--steps", type=int, default=PretrainConfig.steps)
+    mc.add_argument("--batch", type=int, default=PretrainConfig.batch)
+    mc.add_argument("--seed", type=int, default=PretrainConfig.seed)
+    mc.set_defaults(func=cmd_mini_clip)
+    mr = mini_sub.add_parser("references", help="uniform-chance and attribute-only scores of a mini dataset",
+                             description="Score uniform random labels and attribute-only oracles on a mini "
+                                         "dataset's val split: what zero-shot transfer must beat.")
+    mr.add_argument("--world", default=WORLD_DIR)
+    mr.add_argument("--dataset", required=True, choices=tuple(ALL_DATASETS))
+    mr.add_argument("--output", required=True)
+    mr.set_defaults(func=cmd_mini_references)

@@ -1,0 +1,110 @@
+"""From runs to the paper's tables: ``zegclip runs``, ``report``, ``claims``, ``figure``, ``check``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from zegclip.cli.common import add_results_args
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from zegclip.paper.runs import run_sheet
+
+    print("\n".join(run_sheet(tuple(args.tables), args.scale, rows=args.rows)))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from zegclip.report.aggregate import write_table
+
+    paths, rows = write_table(args.table, Path(args.results), args.scale, args.seeds, Path(args.out))
+    print(f"{', '.join(map(str, paths[:-1]))} and {paths[-1]}: {rows} rows, {len(args.seeds)} seed(s)")
+    return 0
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from zegclip.report.claims import write_claims
+
+    held, total = write_claims(Path(args.results), args.scale, args.seeds, args.label, Path(args.out))
+    print(f"{args.out}: {held} of {total} (claim, dataset) pairs hold in every seed")
+    return 0
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    from zegclip.report.figures import draw, save_figure
+
+    save_figure(draw(args.name, Path(args.results), args.scale, args.seeds), Path(args.out))
+    print(f"{args.out}: {args.name}, {args.scale} scale, seeds {' '.join(map(str, args.seeds))}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from zegclip.report.check import GOLDEN, run_check, write_golden
+
+    golden_path = Path(args.golden) if args.golden else GOLDEN
+    if args.write_golden:
+        n = write_golden(Path(args.results), args.scale, args.tables, golden_path)
+        print(f"wrote {n} golden numbers to {golden_path}")
+        return 0
+    passed, text = run_check(Path(args.results), args.scale, args.tables, args.tolerance, golden_path)
+    print(text)
+    return 0 if passed else 1
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    from zegclip.paper.runs import FIGURES, SCALES, TRAINED_TABLES
+
+    tables = [t for t in TRAINED_TABLES if t != "tokens"]
+    r = sub.add_parser("runs", help="the run sheet: which training runs the paper's tables need",
+                       description="List every training run the chosen tables need, once each (rows shared "
+                                   "between tables are one run), with the --set overrides on top of the dataset "
+                                   "preset and, for self-training, the inductive run it starts from.")
+    r.add_argument("--tables", nargs="+", default=list(TRAINED_TABLES), choices=TRAINED_TABLES)
+    r.add_argument("--scale", choices=SCALES, default="mini")
+    r.add_argument("--rows", action="store_true", help="list table rows and the run behind each instead")
+    r.set_defaults(func=cmd_runs)
+
+    rep = sub.add_parser("report", help="render a paper table from results: ours beside the paper's, with Δ",
+                         description="Aggregate every row's results over seeds (mean ± std) and render the table as "
+                                     "Markdown (OUT) and LaTeX (OUT with .tex), with the paper's numbers and Δ; the "
+                                     "aggregated frame goes to RESULTS/SCALE/tables/TABLE.csv.")
+    rep.add_argument("--table", required=True, choices=["table3"] + tables,
+                     help="table3 reads RESULTS/SCALE/efficiency/{voc,coco}.json (zegclip efficiency --json)")
+    add_results_args(rep)
+    rep.add_argument("--out", required=True, help="the Markdown file, e.g. reports/table5.md")
+    rep.set_defaults(func=cmd_report)
+
+    cl = sub.add_parser("claims", help="test the paper's Table 5 claims on our runs, seed by seed",
+                        description="Each claim of the paper's Table 5 (DPT beats Fix and FT on unseen classes, NEL "
+                                    "beats CE, RD helps, fine-tuning hurts unseen classes, ZegCLIP has the best hIoU) "
+                                    "is a set of comparisons between rows; it holds when each comparison holds in "
+                                    "every seed. Writes a Markdown report with the verdicts and every comparison, "
+                                    "beside the same test on the paper's own numbers.")
+    add_results_args(cl)
+    cl.add_argument("--label", default="", help="what else the header should say, e.g. 'world seed 1'")
+    cl.add_argument("--out", required=True, help="the Markdown file, e.g. reports/claims_table5.md")
+    cl.set_defaults(func=cmd_claims)
+
+    fig = sub.add_parser("figure", help="draw a figure from results with seaborn (PNG, PDF or SVG by OUT's suffix)",
+                         description="per_class_unseen: IoU of each unseen COCO-Stuff class, inductive vs "
+                                     "self-training (Figure 5 analogue); prompt_depth: Table 8 as a line plot; "
+                                     "prompt_tokens: the prompt-token sweep; curves_table5: learning curves of "
+                                     "Table 5's rows (runs trained with train.eval_every > 0, the mini presets). "
+                                     "Error bars and bands: std over seeds.")
+    fig.add_argument("--name", required=True, choices=FIGURES)
+    add_results_args(fig)
+    fig.add_argument("--out", required=True, help="the image file, e.g. reports/figures/prompt_depth.png")
+    fig.set_defaults(func=cmd_figure)
+
+    ck = sub.add_parser(
+        "check", help="compare aggregated results with the paper (paper scale) or golden numbers (mini)",
+        description="Exit non-zero, printing a table of every number outside tolerance, when aggregated results "
+                    "(RESULTS/SCALE/tables/TABLE.csv, written by `zegclip report`) differ from the reference: the "
+                    "paper's numbers at paper scale, the committed golden numbers at mini scale.")
+    ck.add_argument("--tables", nargs="+", default=["table5"], choices=tables)
+    add_results_args(ck, seeds=False)
+    ck.add_argument("--tolerance", action="append", default=[], metavar="METRIC=POINTS",
+                    help="override a metric's tolerance (default 2.0 points at paper scale)")
+    ck.add_argument("--golden", help="golden numbers (default: zegclip/paper/golden_mini.csv)")
+    ck.add_argument("--write-golden", action="store_true", help="write the golden numbers from these results")
+    ck.set_defaults(func=cmd_check)

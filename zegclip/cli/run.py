@@ -1,0 +1,65 @@
+"""``zegclip train`` and ``zegclip evaluate``: one run, and a checkpoint's evaluation."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from zegclip.cli.common import add_set
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from zegclip.config import run_config
+    from zegclip.engine.train import train
+
+    cfg = run_config(args.config, args.preset, args.overrides)
+    result = train(cfg, Path(args.out), evaluate_after=not args.no_eval, restart_if_changed=args.restart_if_changed)
+    if result:
+        m = result["metrics"]
+        print(f"{args.out}: pAcc {m['pAcc']:.1f}  mIoU(S) {m['mIoU_S']:.1f}  mIoU(U) {m['mIoU_U']:.1f}  "
+              f"hIoU {m['hIoU']:.1f}  -> {Path(args.out) / 'results.json'}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from zegclip.engine.evaluate import evaluate_checkpoint
+
+    result = evaluate_checkpoint(Path(args.checkpoint), Path(args.output), args.dataset, args.data_root, args.split,
+                                 args.inference)
+    m = result["metrics"]
+    print(" ".join(f"{k} {v:.2f}" for k, v in m.items() if isinstance(v, float)) + f" -> {args.output}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    from zegclip.catalog.benchmarks import DATASETS
+    from zegclip.config.resolve import preset_names
+
+    t = sub.add_parser(
+        "train", help="train one run (any setting of Table 2), then evaluate it",
+        description="Train ZegCLIP in RUN_DIR: config.json (fully resolved), train.log, checkpoints/, final.pt "
+                    "and results.json. Restarting the same command resumes from the last checkpoint.")
+    t.add_argument("--config", help="a JSON file with any part of the config tree (model, data, train)")
+    t.add_argument("--preset", choices=preset_names(),
+                   help="start from a dataset's published settings (prompt tokens, templates, iterations)")
+    t.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
+    t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    t.add_argument("--restart-if-changed", action="store_true",
+                   help="if RUN_DIR holds checkpoints made with another configuration or other starting weights, "
+                        "delete the run's files and start afresh (default: refuse, naming what differs)")
+    add_set(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser(
+        "evaluate", help="evaluate a checkpoint, on its dataset or another (cross-dataset)",
+        description="Slide-inference evaluation of a checkpoint; writes one results JSON (metrics, per-class IoU, "
+                    "the resolved config and its hash, seed, commit, versions, device, wall time).")
+    e.add_argument("--checkpoint", required=True, help="a final.pt or iter_N.pt of a run")
+    e.add_argument("--output", required=True, help="the results JSON to write (atomically)")
+    e.add_argument("--dataset", choices=tuple(DATASETS),
+                   help="evaluate on another dataset's classes (default: the run's dataset)")
+    e.add_argument("--data-root", help="that dataset's folder (default: the run's data.root)")
+    e.add_argument("--split", help="the split to evaluate (default: the run's data.eval_split)")
+    e.add_argument("--set", dest="inference", action="append", default=[], metavar="model.inference.KEY=VALUE",
+                   help="change how the trained model is evaluated, e.g. --set model.inference.seen_bias=0 "
+                        "(repeatable; only model.inference.* keys; the results record the resolved config)")
+    e.set_defaults(func=cmd_evaluate)
