@@ -193,7 +193,7 @@ def test_published_param_count_adds_the_unused_self_attention(tiny_config):
 
 @pytest.mark.parametrize("src,dst", [((8, 8), (32, 32)), ((3, 5), (7, 12)), ((6, 6), (6, 6)), ((9, 7), (4, 5))])
 def test_mask_upsampling_is_bilinear_without_aligned_corners(src, dst):
-    from zegclip.model.decoder import upsample
+    from zegclip.model.fast import upsample
 
     x = torch.randn(2, 3, *src, dtype=torch.float64, requires_grad=True)
     g = torch.randn(2, 3, *dst, dtype=torch.float64)
@@ -213,7 +213,7 @@ def test_encoder_blocks_compute_what_open_clip_blocks_compute(tiny_config):
 
 
 def test_decoder_dropout_keeps_1_minus_p_and_rescales_in_training_only():
-    from zegclip.model.decoder import Dropout
+    from zegclip.model.fast import Dropout
 
     drop = Dropout(0.25)
     x = torch.ones(200_000)

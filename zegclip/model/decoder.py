@@ -6,22 +6,11 @@ between the queries and the patch tokens.
 """
 from __future__ import annotations
 
-import functools
 from typing import List, Tuple
 
-import torch
 from torch import Tensor, nn
 
-
-class Dropout(nn.Dropout):
-    """nn.Dropout with the keep mask drawn as uniform >= p: the same Bernoulli(1 - p) mask, drawn
-    twice as fast on a CPU as ``bernoulli_`` (the decoder draws ~2 M of them per mini step)."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        scale = torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))  # 0 or 1/(1-p), in place
-        return x * scale
+from zegclip.model.fast import Dropout, upsample
 
 
 class CrossAttention(nn.Module):
@@ -102,31 +91,6 @@ def _init_weights(m: nn.Module) -> None:
     elif isinstance(m, nn.LayerNorm):
         nn.init.ones_(m.weight)
         nn.init.zeros_(m.bias)
-
-
-@functools.lru_cache(maxsize=32)
-def _interpolation_matrix(n_in: int, n_out: int) -> Tensor:
-    """(n_out, n_in): 1-D linear interpolation with half-pixel centres and clamped edges, the
-    weights F.interpolate(mode="bilinear", align_corners=False) applies along one axis."""
-    src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
-    i0 = src.floor().long().clamp(max=n_in - 1)
-    i1 = (i0 + 1).clamp(max=n_in - 1)
-    frac = src - i0
-    rows = torch.arange(n_out)
-    m = torch.zeros(n_out, n_in, dtype=torch.float64)
-    m.index_put_((rows, i0), 1 - frac, accumulate=True)
-    m.index_put_((rows, i1), frac, accumulate=True)
-    return m
-
-
-def upsample(masks: Tensor, size: Tuple[int, int]) -> Tensor:
-    """Bilinear (align_corners False), as the published head upsamples its masks: (B, C, h, w) ->
-    (B, C, H, W). Bilinear is separable, so it is two small matrix products, which run (with
-    their backward) several times faster on a CPU than F.interpolate."""
-    h, w = masks.shape[-2:]
-    m_h = _interpolation_matrix(h, size[0]).to(masks)  # (H, h)
-    m_w = _interpolation_matrix(w, size[1]).to(masks)  # (W, w)
-    return m_h @ (masks @ m_w.T)  # (B, C, h, W) -> (B, C, H, W)
 
 
 class MaskUpsample(nn.Module):

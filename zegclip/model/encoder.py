@@ -25,6 +25,7 @@ from timm.layers import drop_path  # stochastic depth, per sample, kept branches
 from torch import Tensor, nn
 
 from zegclip.config import ConfigError, EncoderConfig, PromptConfig
+from zegclip.model.fast import self_attention
 
 
 class DeepPrompts(nn.Module):
@@ -96,18 +97,6 @@ def resize_pretrained_grid(visual: VisionTransformer, cfg: EncoderConfig) -> Non
     if pos.shape[0] != 1 + side * side:
         resized = resize_positional_embedding(pos.detach(), (side, side))  # (1+side*side, D)
         visual.positional_embedding = nn.Parameter(resized, requires_grad=pos.requires_grad)
-
-
-def self_attention(attn: nn.MultiheadAttention, x: Tensor) -> Tensor:
-    """What open_clip's block.attention(x) computes (batch-first, no mask), from the same
-    parameters, without nn.MultiheadAttention's per-call checks and transposes (a tenth of a
-    mini encoder's time on a CPU). x: (B, N, D)."""
-    B, N, D = x.shape
-    H = attn.num_heads
-    qkv = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).view(B, N, 3, H, D // H)
-    q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (B, H, N, d)
-    out = F.scaled_dot_product_attention(q, k, v, dropout_p=attn.dropout if attn.training else 0.0)
-    return attn.out_proj(out.transpose(1, 2).reshape(B, N, D))  # (B, N, D)
 
 
 def run_block(block: ResidualAttentionBlock, x: Tensor, drop: float) -> Tensor:
