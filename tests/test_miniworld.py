@@ -9,8 +9,10 @@ from safetensors.torch import load_file
 from zegclip.cli import main
 from zegclip.catalog.benchmarks import dataset_info
 from zegclip.data.datasets import SegmentationDataset
-from zegclip.miniworld.generate import WorldSize, dataset_root, generate_world
-from zegclip.miniworld.pretrain import PretrainConfig, pretrain_mini_clip
+from zegclip.config.world import WorldSize, dataset_root
+from zegclip.miniworld.generate import generate_world
+from zegclip.config.world import PretrainConfig
+from zegclip.miniworld.pretrain import pretrain_mini_clip
 from zegclip.miniworld.references import reference_scores
 from zegclip.catalog.miniworld import MINI_DATASETS, VARIANT_DATASETS, all_classes
 

@@ -2,7 +2,7 @@
 import sys
 from pathlib import Path
 
-from zegclip.config.world import MINI_CLIP_FILE
+from zegclip.config.world import MINI_CLIP_FILE, dataset_root
 from zegclip.paper import layout
 from zegclip.paper.runs import FIGURES, TRAINED_TABLES, check_extra_sets, figure_rows, figures_for, runs_for, table_rows
 
@@ -52,8 +52,6 @@ def figure_inputs(figure):
 
 def data_root(dataset):
     if SCALE == "mini":
-        from zegclip.miniworld.generate import dataset_root
-
         return str(dataset_root(Path(WORLD), f"mini_{dataset}"))
     return config["paper"]["data_root"][dataset]
 

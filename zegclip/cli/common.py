@@ -14,7 +14,10 @@ def add_set(p: argparse.ArgumentParser) -> None:
 
 def add_measure_args(p: argparse.ArgumentParser, batch: int, iters: int, warmup: int) -> None:
     """Options of the commands that measure the paper-scale model."""
-    p.add_argument("--dataset", choices=("voc", "coco", "context"), required=True,
+    from zegclip.config.resolve import preset_names
+
+    paper = [n for n in preset_names() if not n.startswith("mini_")]  # datasets with a published config
+    p.add_argument("--dataset", choices=paper, required=True,
                    help="which published config: voc (20 classes, 10 prompt tokens), coco (171, 100), context (60, 100)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--batch", type=int, default=batch, help=f"batch size (default {batch})")

@@ -3,7 +3,10 @@ its tiny CLIP's pretraining recipe. The command line and the workflow take their
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
+
+from zegclip.catalog.miniworld import ALL_DATASETS
 
 WORLD_DIR = "data/mini"  # the presets' data roots and CLIP weights point inside it
 WORLD_SEED = 0
@@ -32,3 +35,10 @@ class PretrainConfig:
     @property
     def warmup_steps(self) -> int:
         return self.warmup if self.warmup is not None else min(100, max(1, self.steps // 5))
+
+
+def dataset_root(world: Path, name: str) -> Path:
+    """Where a mini dataset's ``data.root`` is, inside a generated world."""
+    layout = ALL_DATASETS[name].layout
+    sub = {"voc": "VOCdevkit/VOC2012", "coco": "coco_stuff164k", "context": "VOCdevkit/VOC2010"}[layout]
+    return world / name / sub

@@ -12,15 +12,8 @@ from tqdm import tqdm
 
 from zegclip.io import atomic_path, write_json
 from zegclip.miniworld.render import render_scene
-from zegclip.config.world import WorldSize
+from zegclip.config.world import WorldSize, dataset_root
 from zegclip.catalog.miniworld import ALL_DATASETS, MINI_DATASETS, MiniDataset
-
-
-def dataset_root(world: Path, name: str) -> Path:
-    """Where a mini dataset's ``data.root`` is, inside a generated world."""
-    layout = ALL_DATASETS[name].layout
-    sub = {"voc": "VOCdevkit/VOC2012", "coco": "coco_stuff164k", "context": "VOCdevkit/VOC2010"}[layout]
-    return world / name / sub
 
 
 def _raw_label(ds: MiniDataset, label: np.ndarray) -> np.ndarray:

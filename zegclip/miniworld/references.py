@@ -19,7 +19,7 @@ from zegclip.catalog.benchmarks import IGNORE_INDEX
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.engine.metrics import ConfusionMatrix, summarize
 from zegclip.io import write_json
-from zegclip.miniworld.generate import dataset_root
+from zegclip.config.world import dataset_root
 
 
 def _attribute_map(classes, unseen_ids, part: int) -> np.ndarray:
