@@ -1,4 +1,5 @@
-"""``zegclip train`` and ``zegclip evaluate``: one run, and a checkpoint's evaluation."""
+"""``zegclip train``, ``evaluate`` and ``segment``: one run, a checkpoint's evaluation, and its
+segmentation of any images with any class names."""
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_segment(args: argparse.Namespace) -> int:
+    from zegclip.engine.segment import find_images, read_classes, segment
+
+    classes = read_classes(args.classes)
+    record = segment(Path(args.checkpoint), classes, find_images(args.images), Path(args.out),
+                     seen=read_classes(args.seen) if args.seen else (), templates=args.templates,
+                     scores=args.scores, inference=args.inference)
+    print(f"{args.out}: labels/, overlays/{' and scores/' if args.scores else ''} for {len(record['images'])} "
+          f"image(s), {len(classes)} classes")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from zegclip.catalog.benchmarks import DATASETS
     from zegclip.config.resolve import preset_names
+    from zegclip.config.schema import TEMPLATE_SETS
 
     t = sub.add_parser(
         "train", help="train one run (any setting of Table 2), then evaluate it",
@@ -63,3 +77,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="change how the trained model is evaluated, e.g. --set model.inference.seen_bias=0 "
                         "(repeatable; only model.inference.* keys; the results record the resolved config)")
     e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser(
+        "segment", help="segment your own images with any class names, using a trained run",
+        description="Slide inference of a trained run on image files or folders, for the class names given "
+                    "(seen in training or not). Writes OUT/labels/NAME.png (palette PNG, values = class ids in "
+                    "the order given), OUT/overlays/NAME.png (image, colours, legend), with --scores "
+                    "OUT/scores/NAME.npy (float16, classes x height x width), and OUT/segment.json.")
+    s.add_argument("images", nargs="+", help="image files or folders of images")
+    s.add_argument("--checkpoint", required=True, help="a run directory (its final.pt) or a checkpoint file")
+    s.add_argument("--classes", required=True,
+                   help="class names, comma-separated (\"cat,dog,grass\") or a file with one per line")
+    s.add_argument("--out", required=True, help="the output folder")
+    s.add_argument("--seen", help="the classes (a subset of --classes) to calibrate as seen: their scores lose the "
+                                  "run's model.inference.seen_bias, as the evaluation of an inductive run does "
+                                  "(default: no calibration)")
+    s.add_argument("--templates", choices=TEMPLATE_SETS, help="text templates (default: the run's)")
+    s.add_argument("--scores", action="store_true", help="also write each image's per-class score maps")
+    s.add_argument("--set", dest="inference", action="append", default=[], metavar="model.inference.KEY=VALUE",
+                   help="change the inference, e.g. --set model.inference.stride=16 (only model.inference.*)")
+    s.set_defaults(func=cmd_segment)

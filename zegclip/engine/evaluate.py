@@ -49,20 +49,25 @@ def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, cali
     seen = torch.ones(info.num_classes, dtype=torch.bool, device=device)
     seen[list(info.unseen)] = False
     cm = ConfusionMatrix(info.num_classes)
-
-    def logits_fn(window: Tensor) -> Tensor:
-        with autocast_for(cfg.train.precision, device):
-            return model(window, text)["masks"]  # (B, C, crop, crop)
-
     model.eval()
     with tqdm(total=len(dataset), desc=f"evaluate {dataset.name}/{dataset.split}", unit="img",
               dynamic_ncols=True, disable=not progress) as bar:
         for images, labels in same_size_batches(dataset, cfg):
-            images = images.to(device)  # (B, 3, h, w)
-            scores = slide_scores(logits_fn, images, cfg.model, seen if calibrate else None, labels.shape[-2:])
+            scores = predict_scores(model, cfg, images, text, seen if calibrate else None, labels.shape[-2:], device)
             cm.update(scores.argmax(dim=1).cpu(), labels)
             bar.update(len(labels))
     return cm
+
+
+def predict_scores(model: ZegCLIP, cfg: RunConfig, images: Tensor, text: Tensor, seen: Optional[Tensor],
+                   size: Tuple[int, int], device: torch.device) -> Tensor:
+    """Class scores (B, C, *size) of normalised test-scale ``images`` (B, 3, h, w) against class
+    embeddings ``text`` (C, E): slide inference, seen classes calibrated where ``seen`` is given."""
+    def logits_fn(window: Tensor) -> Tensor:
+        with autocast_for(cfg.train.precision, device):
+            return model(window, text)["masks"]  # (B, C, crop, crop)
+
+    return slide_scores(logits_fn, images.to(device), cfg.model, seen, size)
 
 
 CURVE_METRICS = ("pAcc", "mIoU_S", "mIoU_U", "hIoU")  # what a learning-curve point keeps
