@@ -85,3 +85,37 @@ def make_context(root: Path, n_train=4, n_val=3, size=(64, 64), seed=0) -> Path:
         (ctx / "ImageSets" / "SegmentationContext").mkdir(parents=True, exist_ok=True)
         (ctx / "ImageSets" / "SegmentationContext" / f"{split}.txt").write_text("\n".join(ids) + "\n")
     return ctx
+
+
+def make_custom(root: Path, classes=("cat", "dog", "grass", "sky"), unseen=("dog",), n_train=6, n_val=3,
+                size=(48, 64), background=False, palette=None, seed=0, **extra) -> Path:
+    """A user's own dataset: images/{train,val}/*.jpg, labels/{train,val}/*.png (label values, or
+    colours with ``palette``), a val.txt list, and its description dataset.yaml; returns that file."""
+    import yaml
+
+    rng = np.random.default_rng(seed)
+    values = list(range(1, len(classes) + 1)) if background else list(range(len(classes)))
+    for split, n in (("train", n_train), ("val", n_val)):
+        ids = [f"{split}_{k:03d}" for k in range(n)]
+        for i in ids:
+            image, label = _scene(rng, *size, class_values=values, background=0 if background else values[-1])
+            label[:2, :] = 255  # a strip of "no class"
+            (root / "images" / split).mkdir(parents=True, exist_ok=True)
+            (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image).save(root / "images" / split / f"{i}.jpg", quality=95)
+            if palette is None:
+                Image.fromarray(label, mode="L").save(root / "labels" / split / f"{i}.png")
+            else:
+                colours = np.array(list(palette) + [[255, 255, 255]] * (256 - len(palette)), dtype=np.uint8)
+                Image.fromarray(colours[label]).save(root / "labels" / split / f"{i}.png")
+        if split == "val":
+            (root / "val.txt").write_text("\n".join(ids) + "\n")
+    description = {"classes": list(classes), "unseen": list(unseen),
+                   "train": {"images": "images/train", "labels": "labels/train"},
+                   "val": {"images": "images/val", "labels": "labels/val", "list": "val.txt"},
+                   "background": background, **extra}
+    if palette is not None:
+        description["palette"] = [list(c) for c in palette]
+    path = root / "dataset.yaml"
+    path.write_text(yaml.safe_dump(description, sort_keys=False))
+    return path

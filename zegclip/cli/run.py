@@ -43,6 +43,15 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return 0
 
 
+def dataset_name(value: str) -> str:
+    """A catalog dataset, or ``custom:PATH`` to a dataset description."""
+    from zegclip.catalog.benchmarks import DATASETS
+
+    if value in DATASETS or value.startswith("custom:"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: expected one of {', '.join(DATASETS)}, or custom:DESCRIPTION.yaml")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from zegclip.catalog.benchmarks import DATASETS
     from zegclip.config.resolve import preset_names
@@ -69,8 +78,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                     "the resolved config and its hash, seed, commit, versions, device, wall time).")
     e.add_argument("--checkpoint", required=True, help="a final.pt or iter_N.pt of a run")
     e.add_argument("--output", required=True, help="the results JSON to write (atomically)")
-    e.add_argument("--dataset", choices=tuple(DATASETS),
-                   help="evaluate on another dataset's classes (default: the run's dataset)")
+    e.add_argument("--dataset", type=dataset_name, metavar="DATASET",
+                   help=f"evaluate on another dataset's classes (default: the run's dataset): one of "
+                        f"{', '.join(DATASETS)}, or custom:DESCRIPTION.yaml (your own dataset)")
     e.add_argument("--data-root", help="that dataset's folder (default: the run's data.root)")
     e.add_argument("--split", help="the split to evaluate (default: the run's data.eval_split)")
     e.add_argument("--set", dest="inference", action="append", default=[], metavar="model.inference.KEY=VALUE",

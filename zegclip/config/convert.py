@@ -32,6 +32,10 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
         return _convert(inner[0], value, path)
     if origin is tuple:
         args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:  # Tuple[X, ...]: any length
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{path}: expected a list, got {value!r}")
+            return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ConfigError(f"{path}: expected a list of {len(args)} values, got {value!r}")
         return tuple(_convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))

@@ -194,7 +194,7 @@ class AugmentConfig:
 
 @dataclass
 class DataConfig:
-    dataset: str = "voc"  # voc, coco, context, context59
+    dataset: str = "voc"  # voc, coco, context, context59, a mini dataset, or custom:DESCRIPTION.yaml
     root: Optional[str] = None  # the dataset's folder (see the README); required
     train_split: str = "train"
     eval_split: str = "val"
@@ -203,7 +203,12 @@ class DataConfig:
     cache: bool = False  # keep decoded training samples in memory (small datasets: the mini-world)
 
     def __post_init__(self) -> None:
-        _one_of("data.dataset", self.dataset, DATASETS)
+        if self.dataset.startswith("custom:"):  # a user's dataset, described in a file (zegclip.data.custom)
+            if not self.dataset.endswith((".yaml", ".yml", ".json")):
+                raise ConfigError(f"data.dataset={self.dataset!r}: expected custom:PATH to a .yaml or .json "
+                                  f"dataset description")
+        else:
+            _one_of("data.dataset", self.dataset, DATASETS)
         _positive("data.workers", self.workers, strict=False)
 
 

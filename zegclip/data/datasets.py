@@ -14,13 +14,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from zegclip.errors import ZegclipError
 from zegclip.catalog.benchmarks import IGNORE_INDEX, DatasetInfo, dataset_info
 from zegclip.catalog.miniworld import ALL_DATASETS
-
-
-class DataError(ValueError, ZegclipError):
-    """A dataset file or folder that is missing, unreadable or inconsistent."""
+from zegclip.data.custom import (custom_info, description_path, is_custom, list_files, load_description, split_spec,
+                                 to_train_ids)
+from zegclip.data.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -146,17 +144,27 @@ class SegmentationDataset:
     ``cache``: keep every decoded sample in memory after its first read (for datasets of a few
     MB, such as the mini-world's, where decoding costs half of a CPU's data loading)."""
 
-    def __init__(self, name: str, root: str | Path, split: str, cache: bool = False) -> None:
+    def __init__(self, name: str, root: Optional[str | Path], split: str, cache: bool = False) -> None:
+        self.name, self.split = name, split
+        self._cache: Optional[Dict[int, Tuple[np.ndarray, np.ndarray]]] = {} if cache else None
+        if is_custom(name):  # a user's dataset (zegclip.data.custom)
+            self._custom = load_description(name)
+            self.info: DatasetInfo = custom_info(name)
+            self.root = Path(root).expanduser() if root else description_path(name).resolve().parent
+            pairs = list_files(self.root, split_spec(self._custom, split), self._custom, description_path(name))
+            self.samples = [Sample(image, label) for image, label in pairs]
+            return
         if (name, split) not in LAYOUTS:
             known = sorted({n for n, _ in LAYOUTS})
-            raise DataError(f"unknown dataset/split {name}/{split}; datasets: {', '.join(known)}; "
-                            "splits: train, val")
-        self.name, self.split = name, split
-        self.info: DatasetInfo = dataset_info(name)
+            raise DataError(f"unknown dataset/split {name}/{split}; datasets: {', '.join(known)}, or "
+                            f"custom:DESCRIPTION.yaml; splits: train, val")
+        self._custom = None
+        self.info = dataset_info(name)
         self.layout = LAYOUTS[(name, split)]
+        if root is None:
+            raise DataError(f"data.root is not set; expected {self.layout.expected}")
         self.root = Path(root).expanduser()
         self.samples = list_samples(self.root, self.layout)
-        self._cache: Optional[Dict[int, Tuple[np.ndarray, np.ndarray]]] = {} if cache else None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -178,10 +186,19 @@ class SegmentationDataset:
     def _read(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         s = self.samples[index]
         image = read_image(s.image)
-        raw = read_label(s.label)
-        if raw.shape != image.shape[:2]:
+        custom = self._custom
+        raw = read_image(s.label) if custom is not None and custom.palette is not None else read_label(s.label)
+        if raw.shape[:2] != image.shape[:2]:
             raise DataError(f"image {s.image} is {image.shape[1]}x{image.shape[0]} but its label {s.label} "
                             f"is {raw.shape[1]}x{raw.shape[0]}")
+        if custom is not None:
+            if custom.palette is None:
+                bad = (raw >= custom.label_values()) & (raw != custom.ignore_index)
+                if bad.any():
+                    raise DataError(f"label {s.label}: value {int(raw[bad][0])} is beyond the "
+                                    f"{len(custom.classes)} classes of {self.name[len('custom:'):]} "
+                                    f"(values 0..{custom.label_values() - 1}, or {custom.ignore_index} for none)")
+            return image, to_train_ids(custom, raw, s.label)
         bad = (raw > self.layout.raw_max) & (raw != IGNORE_INDEX)
         if bad.any():
             raise DataError(f"label {s.label}: value {int(raw[bad][0])} is outside the class range "

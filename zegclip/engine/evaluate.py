@@ -10,7 +10,6 @@ from torch import Tensor
 from tqdm import tqdm
 
 from zegclip.config import ConfigError, RunConfig, config_hash, from_dict, merge, parse_overrides, to_dict
-from zegclip.catalog.benchmarks import dataset_info
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.transforms import eval_transform
 from zegclip.engine.checkpoint import load_checkpoint, load_weights
@@ -91,12 +90,14 @@ def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path,
     start = time.time()
     name = dataset or cfg.data.dataset
     cross = name != cfg.data.dataset
-    ds = SegmentationDataset(name, root or cfg.data.root, split or cfg.data.eval_split)
+    if root is None and not (cross and name.startswith("custom:")):  # a description knows its folders
+        root = cfg.data.root
+    ds = SegmentationDataset(name, root, split or cfg.data.eval_split)
     # Inductive models get the seen-class calibration on their own dataset; across datasets
     # the published code counts every class as seen, so there is no split to calibrate.
     calibrate = cfg.train.setting == "inductive" and not cross
     cm = confusion(model, cfg, ds, calibrate, device)
-    unseen = () if cross else dataset_info(name).unseen
+    unseen = () if cross else ds.info.unseen
     metrics = summarize(cm, ds.info.classes, unseen)
     result = {
         "metrics": {k: v for k, v in metrics.items() if not k.startswith("per_class")},

@@ -132,7 +132,7 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
     Everything the run will need is checked before anything is written: the data root, both
     splits (present, non-empty, a sample of labels in range), the starting checkpoint's shapes,
     and that the run directory's checkpoints were made by this configuration."""
-    if cfg.data.root is None:
+    if cfg.data.root is None and not cfg.data.dataset.startswith("custom:"):  # custom: the description's folder
         raise ConfigError("data.root is not set; expected the dataset's folder, e.g. --set data.root=/data/VOCdevkit/VOC2012")
     rank, world = _distributed()
     device = resolve_device()
