@@ -23,4 +23,6 @@ rule all:
         expand(f"{config['reports']}/table{{n}}.md", n=[2, 3, 4, 5, 6, 7, 8, 9]),
         f"{config['reports']}/claims_table5.md",
         expand(f"{config['reports']}/figures/{{figure}}.png", figure=figures_for(SCALE)),
+        # the qualitative figures: at mini scale (at paper scale: snakemake reports/figures/qualitative_voc.png)
+        expand(f"{config['reports']}/figures/qualitative_{{ds}}.png", ds=QUALITATIVE_DATASETS if SCALE == "mini" else []),
     default_target: True

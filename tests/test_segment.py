@@ -87,3 +87,23 @@ def test_bad_segment_input_is_one_line_and_writes_nothing(run, tmp_path, capsys,
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "seg").exists()
+
+
+def test_qualitative_figure_of_two_runs(run, tmp_path):
+    run_dir, voc = run
+    out = tmp_path / "figures" / "qualitative_voc.png"
+    assert main(["qualitative", "--dataset", "voc", "--data-root", str(voc), "--run", f"Baseline={run_dir}",
+                 "--run", f"ZegCLIP={run_dir}", "--images", "2", "--out", str(out)]) == 0
+    with Image.open(out) as im:
+        assert im.format == "PNG" and im.width > im.height > 100  # 2 rows of 4 panels
+
+
+def test_qualitative_picks_the_images_with_the_most_unseen_pixels_first(run):
+    from zegclip.report.qualitative import pick_images
+
+    _, voc = run
+    val = SegmentationDataset("voc", voc, "val")
+    unseen = list(val.info.unseen)
+    area = [int(np.isin(val.load(i)[1], unseen).sum()) for i in range(len(val))]
+    picked = pick_images(val, 2)
+    assert [area[i] for i in picked] == sorted(area, reverse=True)[:2]

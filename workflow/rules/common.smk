@@ -1,10 +1,12 @@
 # The run sheet, from the package: every table row is a view of a run, each run trained once.
+import shlex
 import sys
 from pathlib import Path
 
 from zegclip.config.world import MINI_CLIP_FILE, dataset_root
 from zegclip.paper import layout
-from zegclip.paper.runs import FIGURES, TRAINED_TABLES, check_extra_sets, figure_rows, figures_for, runs_for, table_rows
+from zegclip.paper.runs import (FIGURES, QUALITATIVE_DATASETS, TRAINED_TABLES, check_extra_sets, figure_rows,
+                                figures_for, qualitative_runs, runs_for, table_rows)
 
 SCALE = config["scale"]
 DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
@@ -48,6 +50,19 @@ def figure_inputs(figure):
     """The results a figure draws on (zegclip.report.figures)."""
     keys = dict.fromkeys(r.run.key(SCALE) for r in figure_rows(figure, SCALE))
     return [run_result(key, seed) for key in keys for seed in SEEDS]
+
+
+def qualitative_inputs(wildcards):
+    """The qualitative figure's runs (seed 0), by column label."""
+    runs = qualitative_runs(wildcards.dataset, SCALE)
+    return {f"run{i}": run_result(run.key(SCALE), 0) for i, run in enumerate(runs.values())}
+
+
+def qualitative_args(wildcards):
+    """``--run LABEL=RUN_DIR`` for each column of the qualitative figure."""
+    runs = qualitative_runs(wildcards.dataset, SCALE)
+    return " ".join(shlex.quote(f"--run={label}={LAYOUT.text(layout.RUN_DIR, run=run.key(SCALE), seed=0)}")
+                    for label, run in runs.items())
 
 
 def data_root(dataset):

@@ -100,3 +100,25 @@ rule draw_figure:
     shell:
         "zegclip figure --name {wildcards.figure} --scale {params.scale} --results {params.results} "
         "--seeds {params.seeds} --out {output.image} > {log} 2>&1"
+
+
+rule draw_qualitative:
+    """Validation images with the ground truth and the Baseline-Fix and ZegCLIP predictions of
+    seed 0 (Table 5's rows), unseen classes outlined: the paper's qualitative figure."""
+    input:
+        unpack(qualitative_inputs),
+    output:
+        image=f"{config['reports']}/figures/qualitative_{{dataset}}.png",
+    log:
+        f"{RESULTS}/logs/draw_qualitative/{{dataset}}.log",
+    conda:
+        "../../env/zegclip.yaml"
+    wildcard_constraints:
+        dataset="|".join(QUALITATIVE_DATASETS),
+    params:
+        dataset=lambda wc: ("mini_" if SCALE == "mini" else "") + wc.dataset,
+        root=lambda wc: data_root(wc.dataset),
+        runs=qualitative_args,
+    shell:
+        "zegclip qualitative --dataset {params.dataset} --data-root {params.root} {params.runs} "
+        "--out {output.image} > {log} 2>&1"

@@ -38,6 +38,22 @@ def cmd_figure(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_qualitative(args: argparse.Namespace) -> int:
+    from zegclip.report.qualitative import write_qualitative
+
+    n = write_qualitative(args.dataset, Path(args.data_root), dict(args.run), Path(args.out), args.images)
+    print(f"{args.out}: {n} {args.dataset} validation images, ground truth and {', '.join(dict(args.run))}")
+    return 0
+
+
+def labelled_run(value: str) -> tuple:
+    """``LABEL=RUN_DIR``."""
+    label, sep, run_dir = value.partition("=")
+    if not sep or not label or not run_dir:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected LABEL=RUN_DIR, e.g. ZegCLIP=results/mini/runs/RUN/seed0")
+    return label, run_dir
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from zegclip.report.check import GOLDEN, run_check, write_golden
 
@@ -108,3 +124,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ck.add_argument("--golden", help="golden numbers (default: zegclip/paper/golden_mini.csv)")
     ck.add_argument("--write-golden", action="store_true", help="write the golden numbers from these results")
     ck.set_defaults(func=cmd_check)
+
+    q = sub.add_parser("qualitative", help="a figure of validation images: ground truth beside runs' predictions",
+                       description="Draw a grid of validation images (those with the most unseen pixels first): the "
+                                   "image, its ground truth and each run's prediction (the evaluation's inference), "
+                                   "with the unseen classes' regions outlined, as the paper shows qualitative results.")
+    q.add_argument("--dataset", required=True, help="the dataset (e.g. mini_voc), as its runs were trained on")
+    q.add_argument("--data-root", required=True, help="its folder")
+    q.add_argument("--run", type=labelled_run, action="append", required=True, metavar="LABEL=RUN_DIR",
+                   help="a column: its label and a run directory (repeatable, in column order)")
+    q.add_argument("--images", type=int, default=6, help="how many images (rows; default 6)")
+    q.add_argument("--out", required=True, help="the image file, e.g. reports/figures/qualitative_voc.png")
+    q.set_defaults(func=cmd_qualitative)

@@ -192,3 +192,14 @@ def run_sheet(tables: Tuple[str, ...], scale: str, rows: bool = False) -> List[s
         parent = run.parent()
         lines.append(f"{key}\t{parent.key(scale) if parent else ''}\t{' '.join(run.overrides(scale))}")
     return lines
+
+
+# The qualitative figure's columns (as the paper compares them): Table 5 rows, by label.
+QUALITATIVE_ROWS = {"Baseline-Fix (CE, t)": "fix", "ZegCLIP": "dpt_nel_rd"}
+QUALITATIVE_DATASETS = ("voc", "coco")
+
+
+def qualitative_runs(dataset: str, scale: str) -> Dict[str, Run]:
+    """The runs the qualitative figure of ``dataset`` compares, by column label."""
+    rows = {r.key: r.run for r in table_rows("table5", scale) if r.dataset == dataset}
+    return {label: rows[key] for label, key in QUALITATIVE_ROWS.items()}
