@@ -25,4 +25,6 @@ rule all:
         expand(f"{config['reports']}/figures/{{figure}}.png", figure=figures_for(SCALE)),
         # the qualitative figures: at mini scale (at paper scale: snakemake reports/figures/qualitative_voc.png)
         expand(f"{config['reports']}/figures/qualitative_{{ds}}.png", ds=QUALITATIVE_DATASETS if SCALE == "mini" else []),
+        # your own datasets' tables (config `datasets:`)
+        expand(f"{config['reports']}/{{ds}}/{{table}}.md", ds=list(USER_DATASETS), table=USER_TABLES),
     default_target: True

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import pickle
+import random
 import shutil
 import subprocess
 import sys
@@ -267,7 +268,17 @@ CASES: List[Case] = [
          f"train.init_from={_pickled(c, [_Evil(c.d)])}"), ("refused checkpoint {d}/ckpt/evil.pt", "posix.system")),
     Case("traceback", "malicious plain pickle", lambda c: _evaluate(
          c, _write(c.d / "plain.pt", pickle.dumps(_Evil(c.d)))), ("checkpoint {d}/plain.pt",)),
-    Case("traceback", "checkpoint of random bytes", lambda c: _evaluate(c, _write(c.d / "r.pt", os.urandom(4096))),
+    Case("traceback", "checkpoint of random bytes (unpickling error)",
+         lambda c: _evaluate(c, _write(c.d / "r.pt", random.Random(0).randbytes(4096))),
+         ("cannot read checkpoint {d}/r.pt",)),
+    Case("traceback", "checkpoint of random bytes (index error)",
+         lambda c: _evaluate(c, _write(c.d / "r.pt", random.Random(2).randbytes(4096))),
+         ("cannot read checkpoint {d}/r.pt",)),
+    Case("traceback", "checkpoint of random bytes (key error)",
+         lambda c: _evaluate(c, _write(c.d / "r.pt", random.Random(20).randbytes(4096))),
+         ("cannot read checkpoint {d}/r.pt",)),
+    Case("traceback", "checkpoint of random bytes (undecodable text)",
+         lambda c: _evaluate(c, _write(c.d / "r.pt", random.Random(195).randbytes(4096))),
          ("cannot read checkpoint {d}/r.pt",)),
     Case("traceback", "checkpoint that is a zip of something else", lambda c: _evaluate(c, _zip(c.d / "z.pt")),
          ("cannot read checkpoint {d}/z.pt",)),
@@ -363,6 +374,10 @@ WORKFLOW_CASES = [
     ("an unknown scale", ["scale=huge"], "config.scale: 'huge' is not one of ['mini', 'paper']"),
     ("a nested value of the wrong type", ["mini={world_seed: x}"],
      "config.mini.world_seed: 'x' is not of type 'integer'"),
+    ("a user's dataset named like a built-in one", ["datasets={voc: {description: mine.yaml}}"],
+     "config.datasets: 'voc' should not be valid"),
+    ("a user's dataset with an unknown key", ["datasets={mine: {descripton: mine.yaml}}"],
+     "config.datasets.mine: Additional properties are not allowed ('descripton' was unexpected)"),
 ]
 
 

@@ -216,3 +216,23 @@ def test_learning_curves_figure(tmp_path, capsys):
     assert main(["figure", "--name", "curves_table5", "--results", str(root), "--seeds", "0", "1",
                  "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_table5_rows_on_a_users_dataset_render_without_paper_numbers(tmp_path):
+    from zegclip.paper.runs import UserDataset, user_rows
+
+    user = UserDataset("mine", "data/mine/dataset.yaml")
+    for row in user_rows("table5", user, "mini"):
+        for seed in (0, 1):
+            path = result_path(tmp_path / "results", "mini", row.run.key("mini"), seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"metrics": {"pAcc": 50.0 + seed, "mIoU_S": 40.0, "mIoU_U": 20.0, "hIoU": 26.7}}))
+    out = tmp_path / "reports" / "mine" / "table5.md"
+    assert main(["report", "--table", "table5", "--results", str(tmp_path / "results"), "--seeds", "0", "1",
+                 "--custom", "mine=data/mine/dataset.yaml", "--out", str(out)]) == 0
+    md = out.read_text()
+    assert "on your dataset mine (data/mine/dataset.yaml, the mini_voc recipe)" in md
+    assert "Baseline-DPT + NEL + RD (ZegCLIP)" in md and "50.5 ± 0.7" in md
+    assert "94.6" not in md  # no paper numbers for a user's dataset
+    assert (tmp_path / "results" / "mini" / "tables" / "mine" / "table5.csv").is_file()
+    assert not (tmp_path / "results" / "mini" / "tables" / "table5.csv").exists()  # the paper's table untouched

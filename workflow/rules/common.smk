@@ -5,8 +5,9 @@ from pathlib import Path
 
 from zegclip.config.world import MINI_CLIP_FILE, dataset_root
 from zegclip.paper import layout
-from zegclip.paper.runs import (FIGURES, QUALITATIVE_DATASETS, TRAINED_TABLES, check_extra_sets, figure_rows,
-                                figures_for, qualitative_runs, runs_for, table_rows)
+from zegclip.paper.runs import (FIGURES, QUALITATIVE_DATASETS, TRAINED_TABLES, USER_TABLES, UserDataset,
+                                check_extra_sets, figure_rows, figures_for, qualitative_runs, runs_for, table_rows,
+                                user_rows)
 
 SCALE = config["scale"]
 DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
@@ -14,6 +15,11 @@ SEEDS = list(range(config.get("seeds") or DEFAULT_SEEDS[SCALE]))
 LAYOUT = layout.Layout(config["results"], SCALE)  # every results path: zegclip/paper/layout.py
 RESULTS = LAYOUT.base  # logs and benchmarks go beside the results
 RUNS = runs_for(TRAINED_TABLES, SCALE)
+# your own datasets (config `datasets:`): Table 5's rows on each, trained like the paper's
+USER_DATASETS = {name: UserDataset(name, d["description"], d.get("preset")) for name, d in config["datasets"].items()}
+for _user in USER_DATASETS.values():
+    for _row in (r for table in USER_TABLES for r in user_rows(table, _user, SCALE)):
+        RUNS.setdefault(_row.run.key(SCALE), _row.run)
 try:  # a bad extra_sets key or value fails here, once, not in every training job
     check_extra_sets(RUNS.values(), SCALE, config["extra_sets"])
 except ValueError as err:
@@ -52,6 +58,12 @@ def figure_inputs(figure):
     return [run_result(key, seed) for key in keys for seed in SEEDS]
 
 
+def user_table_inputs(wildcards):
+    """Every result a user's dataset's table needs, per seed."""
+    rows = user_rows(wildcards.table, USER_DATASETS[wildcards.dataset], SCALE)
+    return [run_result(row.run.key(SCALE), seed) for row in rows for seed in SEEDS]
+
+
 def qualitative_inputs(wildcards):
     """The qualitative figure's runs (seed 0), by column label."""
     runs = qualitative_runs(wildcards.dataset, SCALE)
@@ -66,6 +78,8 @@ def qualitative_args(wildcards):
 
 
 def data_root(dataset):
+    if dataset in USER_DATASETS:  # its description names its folders
+        return None
     if SCALE == "mini":
         return str(dataset_root(Path(WORLD), f"mini_{dataset}"))
     return config["paper"]["data_root"][dataset]
@@ -73,7 +87,8 @@ def data_root(dataset):
 
 def run_overrides(wildcards):
     run = RUNS[wildcards.run]
-    sets = run.overrides(SCALE) + [f"train.seed={wildcards.seed}", f"data.root={data_root(run.dataset)}"]
+    root = data_root(run.dataset)
+    sets = run.overrides(SCALE) + [f"train.seed={wildcards.seed}"] + ([f"data.root={root}"] if root else [])
     sets += config["extra_sets"]
     if SCALE == "mini":
         sets.append(f"model.clip.pretrained={MINI_CLIP}")

@@ -122,3 +122,29 @@ rule draw_qualitative:
     shell:
         "zegclip qualitative --dataset {params.dataset} --data-root {params.root} {params.runs} "
         "--out {output.image} > {log} 2>&1"
+
+
+rule render_user_table:
+    """Table 5's rows on a user's own dataset (config `datasets:`): ours over seeds, no paper numbers."""
+    input:
+        user_table_inputs,
+    output:
+        md=f"{config['reports']}/{{dataset}}/{{table}}.md",
+        tex=f"{config['reports']}/{{dataset}}/{{table}}.tex",
+        csv=LAYOUT.text(layout.USER_TABLE),
+    log:
+        f"{RESULTS}/logs/render_user_table/{{dataset}}/{{table}}.log",
+    conda:
+        "../../env/zegclip.yaml"
+    wildcard_constraints:
+        dataset="|".join(USER_DATASETS) or "(?!)",  # (?!): no dataset configured, nothing matches
+        table="|".join(USER_TABLES),
+    params:
+        seeds=" ".join(map(str, SEEDS)),
+        scale=SCALE,
+        results=lambda wc, output: layout.results_root(output.csv, layout.USER_TABLE),
+        custom=lambda wc: f"{wc.dataset}={USER_DATASETS[wc.dataset].description}",
+        preset=lambda wc: USER_DATASETS[wc.dataset].preset_at(SCALE),
+    shell:
+        "zegclip report --table {wildcards.table} --scale {params.scale} --results {params.results} "
+        "--seeds {params.seeds} --custom {params.custom:q} --preset {params.preset} --out {output.md} > {log} 2>&1"

@@ -23,7 +23,7 @@ rule train_run:
         launcher=(f"torchrun --standalone --nproc_per_node={GPUS_PER_RUN} -m zegclip.cli"
                   if GPUS_PER_RUN > 1 else "zegclip"),
         overrides=run_overrides,
-        preset=lambda wc: ("mini_" if SCALE == "mini" else "") + RUNS[wc.run].dataset,
+        preset=lambda wc: RUNS[wc.run].preset(SCALE),
         out=lambda wc: LAYOUT.text(layout.RUN_DIR, run=wc.run, seed=wc.seed),
     shell:
         # A changed configuration (extra_sets, a retrained parent) makes Snakemake rerun the job;

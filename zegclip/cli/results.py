@@ -15,9 +15,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from zegclip.paper.runs import UserDataset
     from zegclip.report.aggregate import write_table
 
-    paths, rows = write_table(args.table, Path(args.results), args.scale, args.seeds, Path(args.out))
+    user = UserDataset(*args.custom, preset=args.preset) if args.custom else None
+    paths, rows = write_table(args.table, Path(args.results), args.scale, args.seeds, Path(args.out), user)
     print(f"{', '.join(map(str, paths[:-1]))} and {paths[-1]}: {rows} rows, {len(args.seeds)} seed(s)")
     return 0
 
@@ -46,12 +48,14 @@ def cmd_qualitative(args: argparse.Namespace) -> int:
     return 0
 
 
-def labelled_run(value: str) -> tuple:
-    """``LABEL=RUN_DIR``."""
-    label, sep, run_dir = value.partition("=")
-    if not sep or not label or not run_dir:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected LABEL=RUN_DIR, e.g. ZegCLIP=results/mini/runs/RUN/seed0")
-    return label, run_dir
+def labelled_pair(form: str):
+    """An argparse type for ``A=B`` options (``form`` names them in the error)."""
+    def parse(value: str) -> tuple:
+        left, sep, right = value.partition("=")
+        if not sep or not left or not right:
+            raise argparse.ArgumentTypeError(f"{value!r}: expected {form}")
+        return left, right
+    return parse
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -88,6 +92,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help="table3 reads RESULTS/SCALE/efficiency/{voc,coco}.json (zegclip efficiency --json)")
     add_results_args(rep)
     rep.add_argument("--out", required=True, help="the Markdown file, e.g. reports/table5.md")
+    rep.add_argument("--custom", type=labelled_pair("NAME=DESCRIPTION"), metavar="NAME=DESCRIPTION",
+                     help="the table's rows on your own dataset (a workflow datasets: entry): its name and "
+                          "description file; no paper numbers")
+    rep.add_argument("--preset", help="with --custom: the recipe its runs used (default: VOC's at the scale)")
     rep.set_defaults(func=cmd_report)
 
     cl = sub.add_parser("claims", help="test the paper's Table 5 claims on our runs, seed by seed",
@@ -131,7 +139,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                    "with the unseen classes' regions outlined, as the paper shows qualitative results.")
     q.add_argument("--dataset", required=True, help="the dataset (e.g. mini_voc), as its runs were trained on")
     q.add_argument("--data-root", required=True, help="its folder")
-    q.add_argument("--run", type=labelled_run, action="append", required=True, metavar="LABEL=RUN_DIR",
+    q.add_argument("--run", type=labelled_pair("LABEL=RUN_DIR"), action="append", required=True, metavar="LABEL=RUN_DIR",
                    help="a column: its label and a run directory (repeatable, in column order)")
     q.add_argument("--images", type=int, default=6, help="how many images (rows; default 6)")
     q.add_argument("--out", required=True, help="the image file, e.g. reports/figures/qualitative_voc.png")

@@ -69,7 +69,10 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
                                   "zegclip checkpoint") from None
         raise CheckpointError(f"cannot read checkpoint {path}: not a torch checkpoint (truncated, or another "
                               "kind of file)") from None
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, AttributeError, zipfile.BadZipFile) as err:
+    # garbage makes torch's weights-only unpickler fail in many ways (seen on random bytes: IndexError,
+    # KeyError, UnicodeDecodeError, besides UnpicklingError)
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+            zipfile.BadZipFile) as err:
         raise CheckpointError(f"cannot read checkpoint {path} (truncated or not a torch file?): "
                               f"{_first_line(err)}") from None
     if not isinstance(state, dict) or state.get("format") != "zegclip-checkpoint-1":

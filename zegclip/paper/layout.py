@@ -8,6 +8,7 @@ One folder per scale, so that the scales never mix::
     {root}/{scale}/efficiency/{dataset}.json          Table 3: ``zegclip efficiency --json``
     {root}/{scale}/references/{dataset}.json          mini scale: chance and attribute-only scores
     {root}/{scale}/tables/{table}.csv                 a rendered table's aggregated frame
+    {root}/{scale}/tables/{dataset}/{table}.csv       ... of a table's rows on a user's dataset
     {root}/{scale}/check.txt                          the regression check's report
 
 The templates below are relative to ``{root}/{scale}``. ``Layout.text`` fills the fields it is
@@ -28,6 +29,7 @@ EVAL_RESULTS = "evals/{run}/seed{seed}/{target}.json"
 EFFICIENCY = "efficiency/{dataset}.json"
 REFERENCES = "references/{dataset}.json"
 TABLE = "tables/{table}.csv"
+USER_TABLE = "tables/{dataset}/{table}.csv"  # a table's rows on a user's dataset
 CHECK = "check.txt"
 
 # The mini-world's golden numbers (``zegclip check --write-golden``) ship with the package.

@@ -42,7 +42,7 @@ def preset_name(dataset: str, scale: str) -> str:
 class Run:
     """One training run; ``None`` factors take the dataset preset's value at the chosen scale."""
 
-    dataset: str  # voc, coco, context
+    dataset: str  # voc, coco, context, or the name of a user's dataset (see UserDataset)
     setting: str = "inductive"
     encoder: str = "dpt"
     loss: str = "plus"
@@ -50,10 +50,14 @@ class Run:
     templates: Optional[str] = None
     layers: Tuple[int, int] = (1, 12)
     tokens: Optional[int] = None
+    user: Optional["UserDataset"] = None  # a user's dataset: its description and recipe
+
+    def preset(self, scale: str) -> str:
+        return self.user.preset_at(scale) if self.user else preset_name(self.dataset, scale)
 
     def resolved(self, scale: str) -> "Run":
         """Factors with the preset's defaults filled in, so equal configurations get equal keys."""
-        model = load_preset(preset_name(self.dataset, scale))["model"]
+        model = load_preset(self.preset(scale))["model"]
         return replace(self, templates=self.templates or model["text"]["templates"],
                        tokens=self.tokens or model["encoder"]["prompt"]["tokens"])
 
@@ -74,8 +78,10 @@ class Run:
                f"model.encoder.prompt.layers=[{r.layers[0]},{r.layers[1]}]",
                f"model.encoder.prompt.tokens={r.tokens}"]
         if r.setting in ("st", "st_dagger"):
-            iters = load_preset(preset_name(r.dataset, scale))["train"]["iters"]
+            iters = load_preset(self.preset(scale))["train"]["iters"]
             out.append(f"train.iters={self_training_iters(iters)}")
+        if self.user:
+            out.append(f"data.dataset=custom:{self.user.description}")
         return out
 
     def start_iter(self, scale: str, extra: Optional[List[str]] = None) -> int:
@@ -83,7 +89,32 @@ class Run:
         return self_training_iters(self.parent().config(scale, extra).train.iters)
 
     def config(self, scale: str, extra: Optional[List[str]] = None) -> RunConfig:
-        return run_config(None, preset_name(self.dataset, scale), self.overrides(scale) + (extra or []))
+        return run_config(None, self.preset(scale), self.overrides(scale) + (extra or []))
+
+
+@dataclass(frozen=True)
+class UserDataset:
+    """A user's own dataset in the workflow (its ``datasets:`` section): it gets Table 5's rows."""
+
+    name: str  # in run keys, paths and targets: reports/{name}/table5.md
+    description: str  # the dataset description file (zegclip.data.custom)
+    preset: Optional[str] = None  # whose recipe; None: VOC's at the scale (voc, or mini_voc)
+
+    def preset_at(self, scale: str) -> str:
+        return self.preset or preset_name("voc", scale)
+
+
+USER_TABLES = ("table5",)  # the tables a user's dataset gets: the design ablations
+
+
+def user_rows(table: str, user: UserDataset, scale: str) -> List[Row]:
+    """A table's rows on a user's dataset (the rows of its first dataset, without paper numbers)."""
+    if table not in USER_TABLES:
+        raise KeyError(f"a user's dataset gets {', '.join(USER_TABLES)}, not {table!r}")
+    rows = table_rows(table, scale)
+    first = rows[0].dataset
+    return [replace(r, dataset=user.name, run=replace(r.run, dataset=user.name, user=user),
+                    reported=(None,) * len(r.reported)) for r in rows if r.dataset == first]
 
 
 @dataclass(frozen=True)

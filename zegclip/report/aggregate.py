@@ -13,8 +13,8 @@ import pandas as pd
 
 from zegclip.engine.provenance import git_commit
 from zegclip.io import atomic_path
-from zegclip.paper.layout import REFERENCES, TABLE, Layout, result_path
-from zegclip.paper.runs import reported, table_rows
+from zegclip.paper.layout import EFFICIENCY, REFERENCES, TABLE, USER_TABLE, Layout, result_path
+from zegclip.paper.runs import Row, UserDataset, reported, table_rows, user_rows
 from zegclip.report.curves import collect_curves, convergence_note, last_quarter_gain
 from zegclip.report.results import read_json, read_metrics
 
@@ -26,11 +26,13 @@ def metrics_of(table: str) -> Sequence[str]:
     return TABLE7_METRICS if table == "table7" else DEFAULT_METRICS
 
 
-def collect(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
-    """Long frame: one line per (row, dataset, metric, seed). A missing result is an error."""
+def collect(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None
+            ) -> pd.DataFrame:
+    """Long frame: one line per (row, dataset, metric, seed). A missing result is an error.
+    ``rows``: other rows than the paper table's (a user's dataset)."""
     records: List[Dict[str, object]] = []
     metrics = metrics_of(table)
-    for row in table_rows(table, scale):
+    for row in rows if rows is not None else table_rows(table, scale):
         for seed in seeds:
             path = result_path(root, scale, row.run.key(scale), seed, row.target)
             if not path.is_file():
@@ -99,7 +101,7 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
         if r.get("cited"):
             ours: Dict[str, object] = {}
         else:
-            path = root / scale / "efficiency" / f"{r['dataset']}.json"
+            path = Layout(root, scale).path(EFFICIENCY, dataset=r["dataset"])
             if not path.is_file():
                 raise FileNotFoundError(f"table3 row {r['key']}: no {path}; run zegclip efficiency --json first")
             ours = read_json(path, "efficiency file")
@@ -116,21 +118,29 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
     return pd.DataFrame(lines)
 
 
-def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int]) -> Tuple[pd.DataFrame, pd.DataFrame, List[str]]:
-    """(summary for the CSV, wide frame to render, notes) of a paper table from the results tree."""
+def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None
+                 ) -> Tuple[pd.DataFrame, pd.DataFrame, List[str]]:
+    """(summary for the CSV, wide frame to render, notes) of a paper table from the results tree
+    (``rows``: other rows than the paper table's, a user's dataset)."""
     flags = notes(table)
     if table == "table3":  # the efficiency command's JSON, not training runs
         frame = efficiency_frame(root, scale)
         return frame, frame, flags
-    summary = with_convergence(summarize(collect(table, root, scale, seeds)), collect_curves(table, root, scale, seeds))
+    summary = with_convergence(summarize(collect(table, root, scale, seeds, rows)),
+                               collect_curves(table, root, scale, seeds, rows))
     if (summary["converged"] == False).any():  # noqa: E712
         flags.append(convergence_note())
-    flags += reference_notes(root, scale, list(dict.fromkeys(summary["dataset"])))
+    if rows is None:  # the mini datasets' reference scores; a user's dataset has none
+        flags += reference_notes(root, scale, list(dict.fromkeys(summary["dataset"])))
     return summary, wide(summary), flags
 
 
-def header(table: str, scale: str, seeds: Sequence[int], commit: str, date: str) -> str:
+def header(table: str, scale: str, seeds: Sequence[int], commit: str, date: str,
+           user: Optional[UserDataset] = None) -> str:
     caption = reported()[table]["caption"]
+    if user:  # the paper's rows on a user's dataset: no paper numbers to compare
+        caption = (f"{caption.rstrip('.')}, on your dataset {user.name} ({user.description}, "
+                   f"the {user.preset_at(scale)} recipe); the paper has no numbers for it.")
     if table == "table3":  # not a view of training runs: no scale, no seeds
         scope = "Ours: the paper-scale model, counted by `zegclip efficiency` (independent of weights and seeds)"
     else:
@@ -184,13 +194,18 @@ def render_latex(frame: pd.DataFrame, head: str, flags: List[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(table: str, results: Path, scale: str, seeds: Sequence[int], out: Path) -> Tuple[List[Path], int]:
-    """Render ``table`` to ``out`` (Markdown) and ``out`` with .tex, and keep its aggregated frame
-    in the results tree; every file written atomically. Returns the paths and the row count."""
-    head = header(table, scale, seeds, git_commit()[:12], datetime.date.today().isoformat())
-    summary, frame, flags = table_frames(table, results, scale, seeds)
+def write_table(table: str, results: Path, scale: str, seeds: Sequence[int], out: Path,
+                user: Optional[UserDataset] = None) -> Tuple[List[Path], int]:
+    """Render ``table`` (with ``user``: its rows on a user's dataset) to ``out`` (Markdown) and
+    ``out`` with .tex, and keep its aggregated frame in the results tree; every file written
+    atomically. Returns the paths and the row count."""
+    head = header(table, scale, seeds, git_commit()[:12], datetime.date.today().isoformat(), user)
+    rows = user_rows(table, user, scale) if user else None
+    summary, frame, flags = table_frames(table, results, scale, seeds, rows)
+    csv = Layout(results, scale).path(USER_TABLE, dataset=user.name, table=table) if user else \
+        Layout(results, scale).path(TABLE, table=table)
     files = {out: render_markdown(frame, head, flags), out.with_suffix(".tex"): render_latex(frame, head, flags),
-             Layout(results, scale).path(TABLE, table=table): summary.to_csv(index=False)}
+             csv: summary.to_csv(index=False)}
     for path, text in files.items():
         with atomic_path(path) as tmp:
             tmp.write_text(text)

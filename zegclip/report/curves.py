@@ -10,24 +10,25 @@ interpolated linearly between the two nearest points).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from zegclip.paper.layout import result_path
-from zegclip.paper.runs import table_rows
+from zegclip.paper.runs import Row, table_rows
 from zegclip.report.results import read_json
 
 CONVERGED_GAIN = 1.0  # points of seen mIoU over the last quarter of training
 CURVE_METRICS = ("mIoU_S", "mIoU_U", "hIoU", "loss")
 
 
-def collect_curves(table: str, root: Path, scale: str, seeds: Sequence[int]) -> pd.DataFrame:
+def collect_curves(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None
+                   ) -> pd.DataFrame:
     """Long frame: one line per (row, dataset, seed, iteration, metric); runs without a curve
     (trained with ``eval_every`` 0, as at paper scale) contribute nothing."""
     records: List[Dict[str, object]] = []
-    for row in table_rows(table, scale):
+    for row in rows if rows is not None else table_rows(table, scale):
         if row.target:  # Table 7: evaluations of another run, no training of their own
             continue
         for seed in seeds:
