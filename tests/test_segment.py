@@ -107,3 +107,12 @@ def test_qualitative_picks_the_images_with_the_most_unseen_pixels_first(run):
     area = [int(np.isin(val.load(i)[1], unseen).sum()) for i in range(len(val))]
     picked = pick_images(val, 2)
     assert [area[i] for i in picked] == sorted(area, reverse=True)[:2]
+
+
+def test_class_names_come_from_a_file_or_a_list_of_any_length(tmp_path):
+    from zegclip.engine.segment import read_classes
+
+    (tmp_path / "classes.txt").write_text("# mine\ncat\n\ndog\n")
+    assert read_classes(str(tmp_path / "classes.txt")) == ["cat", "dog"]
+    many = [f"class number {i}" for i in range(200)]  # longer than any file name may be
+    assert read_classes(",".join(many)) == many

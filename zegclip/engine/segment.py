@@ -44,8 +44,12 @@ def read_classes(spec: str) -> List[str]:
     """Class names from a file (one per line; blank lines and '#' comments skipped) or a
     comma-separated list."""
     path = Path(spec)
+    try:
+        from_file = path.is_file()
+    except OSError:  # too long to be a file name: a long list of names
+        from_file = False
     names = ([line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-             if path.is_file() else [n.strip() for n in spec.split(",")])
+             if from_file else [n.strip() for n in spec.split(",")])
     if not names or not all(names):
         raise ConfigError(f"--classes {spec!r}: expected names separated by commas, or a file with one per line")
     doubled = sorted({n for n in names if names.count(n) > 1})

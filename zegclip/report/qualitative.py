@@ -64,7 +64,8 @@ def _colour(label: np.ndarray, colours: np.ndarray) -> np.ndarray:
 def draw_qualitative(dataset: SegmentationDataset, runs: Dict[str, Path], count: int = 6,
                      title: str = "") -> plt.Figure:
     """Rows: images; columns: image, ground truth, one prediction per run (``runs``: label -> run
-    directory). Unseen classes' ground-truth regions are outlined in white in every panel."""
+    directory), shown where the ground truth has a class (ignored pixels black, as the metrics
+    ignore them). Unseen classes' ground-truth regions are outlined in white in every panel."""
     indices = pick_images(dataset, count)
     predicted = {name: predictions(run_dir, dataset, indices) for name, run_dir in runs.items()}
     colours = palette(dataset.info.num_classes)
@@ -77,8 +78,12 @@ def draw_qualitative(dataset: SegmentationDataset, runs: Dict[str, Path], count:
         image, label = dataset.load(i)
         outline = np.isin(label, unseen).astype(float)
         panels: List[Tuple[str, np.ndarray]] = [("image", image), ("ground truth", _colour(label, colours))]
-        panels += [(name, _colour(predicted[name][row], colours)) for name in runs]
-        shown |= set(np.unique(label).tolist()) | {int(v) for name in runs for v in np.unique(predicted[name][row])}
+        # predictions where the ground truth has a class (black elsewhere, as in the ground truth)
+        panels += [(name, _colour(np.where(label == IGNORE_INDEX, IGNORE_INDEX, predicted[name][row]), colours))
+                   for name in runs]
+        shown.update(np.unique(label).tolist())
+        for name in runs:
+            shown.update(np.unique(predicted[name][row][label != IGNORE_INDEX]).tolist())
         for col, (name, panel) in enumerate(panels):
             ax = axes[row, col]
             ax.imshow(panel, interpolation="nearest")
