@@ -74,6 +74,19 @@ def test_new_class_names_and_a_folder_work_and_load_no_training_code(run, tmp_pa
         assert np.array(Image.open(p)).max() < 3
 
 
+def test_an_unreadable_image_half_way_leaves_the_output_folder_as_it_was(run, tmp_path, capsys):
+    run_dir, voc = run
+    images = sorted((voc / "JPEGImages").glob("*.jpg"))[:3]
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, image in enumerate(images):
+        (folder / f"{i}.jpg").write_bytes(image.read_bytes() if i != 2 else b"not a jpeg")
+    rc = main(["segment", str(folder), "--checkpoint", str(run_dir), "--classes", "cat,dog", "--out", str(tmp_path / "seg")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]  # besides the progress bar
+    assert rc == 2 and len(errors) == 1 and "cannot read image" in errors[0] and "2.jpg" in errors[0]
+    assert not (tmp_path / "seg").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".seg")]
+
+
 @pytest.mark.parametrize("args,message", [
     (["--classes", "cat,dog", "--seen", "cow"], "--seen 'cow' is not one of --classes"),
     (["--classes", "cat,cat"], "cat given twice"),

@@ -9,6 +9,10 @@ seen. Nothing here imports training code.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -138,6 +142,22 @@ def overlay(rgb: np.ndarray, label: np.ndarray, colours: np.ndarray, names: Sequ
     return canvas
 
 
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A staging folder beside ``out`` whose files move into ``out`` only when the whole run
+    succeeded: an image that fails half-way leaves ``out`` as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield stage
+        for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+            target = out / path.relative_to(stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def _save_png(image: Image.Image, path: Path) -> None:
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
@@ -160,22 +180,22 @@ def segment(checkpoint: Path, classes: Sequence[str], images: Sequence[Path], ou
     seen_mask = torch.tensor([c in seen for c in classes], device=device) if seen else None
     colours = palette(len(classes))
     flat_palette = colours.flatten().tolist()
-    with tqdm(total=len(images), desc="segment", unit="img", dynamic_ncols=True, disable=not progress) as bar:
+    bar = tqdm(total=len(images), desc="segment", unit="img", dynamic_ncols=True, disable=not progress)
+    with staged(Path(out)) as stage, bar:
         for paths, rgbs, batch in _batches(list(images), cfg):
             probs = predict_scores(model, cfg, batch, text, seen_mask, rgbs[0].shape[:2], device)  # (B, C, H, W)
             labels = probs.argmax(dim=1).to(torch.uint8).cpu().numpy()  # (B, H, W)
             for path, rgb, label, score in zip(paths, rgbs, labels, probs):
                 png = Image.fromarray(label, mode="P")
                 png.putpalette(flat_palette)
-                _save_png(png, out / "labels" / f"{path.stem}.png")
-                _save_png(overlay(rgb, label, colours, classes), out / "overlays" / f"{path.stem}.png")
+                _save_png(png, stage / "labels" / f"{path.stem}.png")
+                _save_png(overlay(rgb, label, colours, classes), stage / "overlays" / f"{path.stem}.png")
                 if scores:
-                    with atomic_path(out / "scores" / f"{path.stem}.npy") as tmp:
-                        with open(tmp, "wb") as f:
-                            np.save(f, score.half().cpu().numpy())
+                    (stage / "scores").mkdir(exist_ok=True)
+                    np.save(stage / "scores" / f"{path.stem}.npy", score.half().cpu().numpy())
             bar.update(len(paths))
-    record = {"checkpoint": str(checkpoint), "classes": list(classes), "seen": list(seen),
-              "seen_bias": cfg.model.inference.seen_bias if seen else 0.0, "templates": cfg.model.text.templates,
-              "palette": colours.tolist(), "images": [str(p) for p in images]}
-    write_json(out / "segment.json", record)
+        record = {"checkpoint": str(checkpoint), "classes": list(classes), "seen": list(seen),
+                  "seen_bias": cfg.model.inference.seen_bias if seen else 0.0, "templates": cfg.model.text.templates,
+                  "palette": colours.tolist(), "images": [str(p) for p in images]}
+        write_json(stage / "segment.json", record)
     return record
