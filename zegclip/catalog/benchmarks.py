@@ -12,6 +12,13 @@ from zegclip.catalog.miniworld import ALL_DATASETS
 
 IGNORE_INDEX = 255
 
+# A user's own dataset is named ``custom:PATH`` to its description file (zegclip.data.custom).
+CUSTOM_PREFIX = "custom:"
+
+
+def is_custom(name: str) -> bool:
+    return name.startswith(CUSTOM_PREFIX)
+
 VOC_CLASSES = (
     "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",

@@ -45,9 +45,9 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 def dataset_name(value: str) -> str:
     """A catalog dataset, or ``custom:PATH`` to a dataset description."""
-    from zegclip.catalog.benchmarks import DATASETS
+    from zegclip.catalog.benchmarks import DATASETS, is_custom
 
-    if value in DATASETS or value.startswith("custom:"):
+    if value in DATASETS or is_custom(value):
         return value
     raise argparse.ArgumentTypeError(f"{value!r}: expected one of {', '.join(DATASETS)}, or custom:DESCRIPTION.yaml")
 

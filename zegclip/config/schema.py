@@ -5,7 +5,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
-from zegclip.catalog.benchmarks import DATASETS
+from zegclip.catalog.benchmarks import DATASETS, is_custom
 from zegclip.errors import ZegclipError
 
 ENCODER_MODES = ("fix", "ft", "dpt")
@@ -203,7 +203,7 @@ class DataConfig:
     cache: bool = False  # keep decoded training samples in memory (small datasets: the mini-world)
 
     def __post_init__(self) -> None:
-        if self.dataset.startswith("custom:"):  # a user's dataset, described in a file (zegclip.data.custom)
+        if is_custom(self.dataset):  # a user's dataset, described in a file (zegclip.data.custom)
             if not self.dataset.endswith((".yaml", ".yml", ".json")):
                 raise ConfigError(f"data.dataset={self.dataset!r}: expected custom:PATH to a .yaml or .json "
                                   f"dataset description")

@@ -23,17 +23,14 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import yaml
 
-from zegclip.catalog.benchmarks import IGNORE_INDEX, DatasetInfo
+from zegclip.catalog.benchmarks import CUSTOM_PREFIX, IGNORE_INDEX, DatasetInfo
 from zegclip.config import ConfigError, from_dict
 from zegclip.data.errors import DataError
-
-CUSTOM_PREFIX = "custom:"
-
 
 @dataclass(frozen=True)
 class SplitSpec:
@@ -58,10 +55,6 @@ class CustomDescription:
     def label_values(self) -> int:
         """How many label values name something: the classes, and the background if there is one."""
         return len(self.classes) + int(self.background)
-
-
-def is_custom(name: str) -> bool:
-    return name.startswith(CUSTOM_PREFIX)
 
 
 def description_path(name: str) -> Path:
@@ -155,31 +148,3 @@ def to_train_ids(desc: CustomDescription, raw: np.ndarray, where: Path) -> np.nd
         raw = raw - 1
     out = np.where(ignored, IGNORE_INDEX, raw)
     return out.astype(np.uint8)
-
-
-def list_files(base: Path, spec: SplitSpec, desc: CustomDescription, where: Path) -> List[Tuple[Path, Path]]:
-    """(image, label) pairs of a split; a missing folder, list or file is an error naming it."""
-    images, labels = base / spec.images, base / spec.labels
-    for folder, what in ((images, "images"), (labels, "labels")):
-        if not folder.is_dir():
-            raise DataError(f"dataset description {where}: {what} folder {folder} does not exist")
-    if spec.list is None:
-        ids = sorted(p.name[: -len(desc.image_suffix)] for p in images.glob(f"*{desc.image_suffix}"))
-        if not ids:
-            raise DataError(f"dataset description {where}: {images} holds no *{desc.image_suffix} images")
-        source = str(images)
-    else:
-        listing = base / spec.list
-        if not listing.is_file():
-            raise DataError(f"dataset description {where}: list {listing} does not exist")
-        ids = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-        source = str(listing)
-    pairs = []
-    for i in ids:
-        image, label = images / f"{i}{desc.image_suffix}", labels / f"{i}{desc.label_suffix}"
-        if not image.is_file():
-            raise DataError(f"{source}: id {i!r} has no image {image}")
-        if not label.is_file():
-            raise DataError(f"{source}: id {i!r} has no label {label}")
-        pairs.append((image, label))
-    return pairs

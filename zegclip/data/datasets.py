@@ -16,8 +16,8 @@ from PIL import Image, UnidentifiedImageError
 
 from zegclip.catalog.benchmarks import IGNORE_INDEX, DatasetInfo, dataset_info
 from zegclip.catalog.miniworld import ALL_DATASETS
-from zegclip.data.custom import (custom_info, description_path, is_custom, list_files, load_description, split_spec,
-                                 to_train_ids)
+from zegclip.catalog.benchmarks import is_custom
+from zegclip.data.custom import custom_info, description_path, load_description, split_spec, to_train_ids
 from zegclip.data.errors import DataError
 
 
@@ -93,10 +93,11 @@ def list_samples(root: Path, layout: Layout) -> List[Sample]:
         raise DataError(f"data root {root} does not exist; expected {layout.expected}")
     samples: List[Sample] = []
     for label_dir, split_file in zip(layout.label_dirs, layout.split_files):
+        for folder, what in ((root / layout.image_dir, "images"), (root / label_dir, "labels")):
+            if not folder.is_dir():
+                raise DataError(f"{what} folder {folder} does not exist; expected {layout.expected}")
         if split_file is None:
             folder = root / layout.image_dir
-            if not folder.is_dir():
-                raise DataError(f"image folder {folder} does not exist; expected {layout.expected}")
             ids = sorted(p.name[: -len(layout.image_ext)] for p in folder.glob(f"*{layout.image_ext}"))
             if not ids:
                 raise DataError(f"image folder {folder} holds no *{layout.image_ext} images")
@@ -151,8 +152,11 @@ class SegmentationDataset:
             self._custom = load_description(name)
             self.info: DatasetInfo = custom_info(name)
             self.root = Path(root).expanduser() if root else description_path(name).resolve().parent
-            pairs = list_files(self.root, split_spec(self._custom, split), self._custom, description_path(name))
-            self.samples = [Sample(image, label) for image, label in pairs]
+            spec, desc = split_spec(self._custom, split), self._custom
+            self.layout = Layout(f"the folders {description_path(name)} names", spec.images, desc.image_suffix,
+                                 (spec.labels,), desc.label_suffix, (spec.list,), desc.label_values() - 1,
+                                 _identity)  # label values: _read checks and maps them with the description
+            self.samples = list_samples(self.root, self.layout)
             return
         if (name, split) not in LAYOUTS:
             known = sorted({n for n, _ in LAYOUTS})
@@ -196,7 +200,7 @@ class SegmentationDataset:
                 bad = (raw >= custom.label_values()) & (raw != custom.ignore_index)
                 if bad.any():
                     raise DataError(f"label {s.label}: value {int(raw[bad][0])} is beyond the "
-                                    f"{len(custom.classes)} classes of {self.name[len('custom:'):]} "
+                                    f"{len(custom.classes)} classes of {description_path(self.name)} "
                                     f"(values 0..{custom.label_values() - 1}, or {custom.ignore_index} for none)")
             return image, to_train_ids(custom, raw, s.label)
         bad = (raw > self.layout.raw_max) & (raw != IGNORE_INDEX)

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from zegclip.catalog.benchmarks import DatasetInfo, is_custom
 from zegclip.config import ConfigError, RunConfig, config_hash, from_dict, merge, parse_overrides, to_dict
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.transforms import eval_transform
@@ -20,23 +21,39 @@ from zegclip.engine.metrics import ConfusionMatrix, summarize
 from zegclip.model import ZegCLIP
 from zegclip.model.inference import slide_scores
 
+T = TypeVar("T")
+
+
+def same_size_runs(items: Iterable[T], limit: int, size: Callable[[T], object]) -> Iterator[List[T]]:
+    """Runs of consecutive ``items`` whose ``size`` agrees, at most ``limit`` long, in order:
+    what can be stacked into one inference batch."""
+    run: List[T] = []
+    for item in items:
+        if run and (len(run) == limit or size(item) != size(run[0])):
+            yield run
+            run = []
+        run.append(item)
+    if run:
+        yield run
+
 
 def same_size_batches(dataset: SegmentationDataset, cfg: RunConfig) -> Iterator[Tuple[Tensor, Tensor]]:
     """Normalised test-scale images (B, 3, h, w) with their labels (B, H, W): runs of consecutive
     images whose sizes agree, at most ``model.inference.batch`` at a time, in dataset order."""
-    images: List[Tensor] = []
-    labels: List[Tensor] = []
-    for i in range(len(dataset)):
-        image, label = dataset.load(i)
-        img, lbl = eval_transform(image, cfg.data.augment), torch.from_numpy(label)
-        if images and (len(images) == cfg.model.inference.batch or img.shape != images[0].shape
-                       or lbl.shape != labels[0].shape):
-            yield torch.stack(images), torch.stack(labels)
-            images, labels = [], []
-        images.append(img)
-        labels.append(lbl)
-    if images:
-        yield torch.stack(images), torch.stack(labels)
+    def pairs() -> Iterator[Tuple[Tensor, Tensor]]:
+        for i in range(len(dataset)):
+            image, label = dataset.load(i)
+            yield eval_transform(image, cfg.data.augment), torch.from_numpy(label)
+
+    for run in same_size_runs(pairs(), cfg.model.inference.batch, lambda p: (p[0].shape, p[1].shape)):
+        yield torch.stack([img for img, _ in run]), torch.stack([lbl for _, lbl in run])
+
+
+def seen_mask(info: DatasetInfo, device: torch.device) -> Tensor:
+    """(C,) True for the classes a dataset trains on inductively, False for its unseen ones."""
+    seen = torch.ones(info.num_classes, dtype=torch.bool, device=device)
+    seen[list(info.unseen)] = False
+    return seen
 
 
 @torch.no_grad()
@@ -45,8 +62,7 @@ def confusion(model: ZegCLIP, cfg: RunConfig, dataset: SegmentationDataset, cali
     """Slide inference at the test scale, scores resized to the label's size, argmax."""
     info = dataset.info
     text = model.encode_classes(info.classes).to(device)  # (C, E), every class in dataset order
-    seen = torch.ones(info.num_classes, dtype=torch.bool, device=device)
-    seen[list(info.unseen)] = False
+    seen = seen_mask(info, device)
     cm = ConfusionMatrix(info.num_classes)
     model.eval()
     with tqdm(total=len(dataset), desc=f"evaluate {dataset.name}/{dataset.split}", unit="img",
@@ -90,7 +106,7 @@ def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path,
     start = time.time()
     name = dataset or cfg.data.dataset
     cross = name != cfg.data.dataset
-    if root is None and not (cross and name.startswith("custom:")):  # a description knows its folders
+    if root is None and not (cross and is_custom(name)):  # a description knows its folders
         root = cfg.data.root
     ds = SegmentationDataset(name, root, split or cfg.data.eval_split)
     # Inductive models get the seen-class calibration on their own dataset; across datasets
@@ -127,13 +143,24 @@ def evaluate_checkpoint(checkpoint: Path, output: Path, dataset: Optional[str] =
                         inference: Sequence[str] = ()) -> Dict[str, object]:
     """Evaluate a checkpoint; ``inference`` holds ``model.inference.KEY=VALUE`` overrides (seen
     bias, fusion, window), the only part of a trained run's config an evaluation may change."""
+    model, cfg = load_trained(checkpoint, inference, "evaluate")
+    device = resolve_device()
+    return evaluate_run(model.to(device), cfg, checkpoint, output, device, dataset, root, split)
+
+
+def load_trained(checkpoint: Path, inference: Sequence[str], command: str, templates: Optional[str] = None
+                 ) -> Tuple[ZegCLIP, RunConfig]:
+    """A checkpoint's model in evaluation mode, with its run's config. ``inference`` holds
+    ``model.inference.KEY=VALUE`` overrides (seen bias, fusion, window), the only part of a
+    trained run's config that may change (``command`` names the option in the error);
+    ``templates`` swaps the text templates (segmenting with other class names)."""
     state = load_checkpoint(checkpoint)
     outside = [item for item in inference if not item.startswith("model.inference.")]
     if outside:
-        raise ConfigError(f"evaluate --set {outside[0]!r}: only model.inference.* can change after training")
-    cfg = from_dict(RunConfig, merge(state["config"], parse_overrides(list(inference))))
-    device = resolve_device()
+        raise ConfigError(f"{command} --set {outside[0]!r}: only model.inference.* can change after training")
+    sets = list(inference) + ([f"model.text.templates={templates}"] if templates else [])
+    cfg = from_dict(RunConfig, merge(state["config"], parse_overrides(sets)))
     torch.manual_seed(cfg.train.seed)
     model = ZegCLIP(cfg.model)
     load_weights(model, state, checkpoint)
-    return evaluate_run(model.to(device), cfg, checkpoint, output, device, dataset, root, split)
+    return model.eval(), cfg

@@ -22,14 +22,13 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 from tqdm import tqdm
 
-from zegclip.config import ConfigError, RunConfig, from_dict, merge, parse_overrides
+from zegclip.config import ConfigError, RunConfig
 from zegclip.data.datasets import DataError, read_image
 from zegclip.data.transforms import eval_transform
-from zegclip.engine.checkpoint import load_checkpoint, load_weights
-from zegclip.engine.evaluate import predict_scores
+from zegclip.engine.checkpoint import CheckpointError
+from zegclip.engine.evaluate import load_trained, predict_scores, same_size_runs
 from zegclip.engine.runtime import resolve_device
 from zegclip.io import atomic_path, write_json
-from zegclip.model import ZegCLIP
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MAX_CLASSES = 256  # a palette PNG's values
@@ -40,7 +39,7 @@ def checkpoint_file(path: Path) -> Path:
     if path.is_dir():
         path = path / "final.pt"
     if not path.is_file():
-        raise DataError(f"checkpoint {path} does not exist; expected a run directory with final.pt, or a .pt file")
+        raise CheckpointError(f"checkpoint {path} does not exist; expected a run directory with final.pt, or a .pt file")
     return path
 
 
@@ -93,34 +92,16 @@ def palette(n: int) -> np.ndarray:
     return (rgb * 255).round().astype(np.uint8)
 
 
-def load_segmenter(checkpoint: Path, inference: Sequence[str] = (), templates: Optional[str] = None
-                   ) -> Tuple[ZegCLIP, RunConfig]:
-    """The trained model of a checkpoint; ``inference`` holds ``model.inference.*`` overrides."""
-    state = load_checkpoint(checkpoint)
-    outside = [item for item in inference if not item.startswith("model.inference.")]
-    if outside:
-        raise ConfigError(f"segment --set {outside[0]!r}: only model.inference.* can change after training")
-    sets = list(inference) + ([f"model.text.templates={templates}"] if templates else [])
-    cfg = from_dict(RunConfig, merge(state["config"], parse_overrides(sets)))
-    model = ZegCLIP(cfg.model)
-    load_weights(model, state, checkpoint)
-    return model.eval(), cfg
-
-
 def _batches(paths: List[Path], cfg: RunConfig) -> Iterator[Tuple[List[Path], List[np.ndarray], Tensor]]:
-    """Runs of consecutive images of one size, at most ``model.inference.batch`` at a time, as
-    the evaluation batches a split: (paths, RGB arrays, normalised test-scale images)."""
-    group: List[Tuple[Path, np.ndarray, Tensor]] = []
-    for path in paths:
-        rgb = read_image(path)
-        img = eval_transform(rgb, cfg.data.augment)  # (3, h, w)
-        if group and (len(group) == cfg.model.inference.batch or img.shape != group[0][2].shape
-                      or rgb.shape != group[0][1].shape):
-            yield [g[0] for g in group], [g[1] for g in group], torch.stack([g[2] for g in group])
-            group = []
-        group.append((path, rgb, img))
-    if group:
-        yield [g[0] for g in group], [g[1] for g in group], torch.stack([g[2] for g in group])
+    """(paths, RGB arrays, normalised test-scale images) of runs of same-size images, batched as
+    the evaluation batches a split."""
+    def read() -> Iterator[Tuple[Path, np.ndarray, Tensor]]:
+        for path in paths:
+            rgb = read_image(path)
+            yield path, rgb, eval_transform(rgb, cfg.data.augment)  # (3, h, w)
+
+    for run in same_size_runs(read(), cfg.model.inference.batch, lambda r: (r[2].shape, r[1].shape)):
+        yield [r[0] for r in run], [r[1] for r in run], torch.stack([r[2] for r in run])
 
 
 def overlay(rgb: np.ndarray, label: np.ndarray, colours: np.ndarray, names: Sequence[str]) -> Image.Image:
@@ -173,7 +154,7 @@ def segment(checkpoint: Path, classes: Sequence[str], images: Sequence[Path], ou
     if unknown:
         raise ConfigError(f"--seen {unknown[0]!r} is not one of --classes")
     checkpoint = checkpoint_file(Path(checkpoint))
-    model, cfg = load_segmenter(checkpoint, inference, templates)
+    model, cfg = load_trained(checkpoint, inference, "segment", templates)
     device = resolve_device()
     model.to(device)
     text = model.encode_classes(list(classes)).to(device)  # (C, E)

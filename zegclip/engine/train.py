@@ -22,6 +22,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from zegclip.errors import ZegclipError
+from zegclip.catalog.benchmarks import is_custom
 from zegclip.config import RunConfig, ConfigError, to_dict
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.loader import training_batches
@@ -132,7 +133,7 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
     Everything the run will need is checked before anything is written: the data root, both
     splits (present, non-empty, a sample of labels in range), the starting checkpoint's shapes,
     and that the run directory's checkpoints were made by this configuration."""
-    if cfg.data.root is None and not cfg.data.dataset.startswith("custom:"):  # custom: the description's folder
+    if cfg.data.root is None and not is_custom(cfg.data.dataset):  # custom: the description's folder
         raise ConfigError("data.root is not set; expected the dataset's folder, e.g. --set data.root=/data/VOCdevkit/VOC2012")
     rank, world = _distributed()
     device = resolve_device()

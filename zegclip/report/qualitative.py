@@ -20,9 +20,9 @@ from matplotlib.patches import Patch  # noqa: E402
 from zegclip.catalog.benchmarks import IGNORE_INDEX  # noqa: E402
 from zegclip.data.datasets import SegmentationDataset  # noqa: E402
 from zegclip.data.transforms import eval_transform  # noqa: E402
-from zegclip.engine.evaluate import predict_scores  # noqa: E402
+from zegclip.engine.evaluate import load_trained, predict_scores, seen_mask  # noqa: E402
 from zegclip.engine.runtime import resolve_device  # noqa: E402
-from zegclip.engine.segment import checkpoint_file, load_segmenter, palette  # noqa: E402
+from zegclip.engine.segment import checkpoint_file, palette  # noqa: E402
 from zegclip.report.figures import save_figure  # noqa: E402
 
 
@@ -39,12 +39,11 @@ def pick_images(dataset: SegmentationDataset, count: int) -> List[int]:
 @torch.no_grad()
 def predictions(run_dir: Path, dataset: SegmentationDataset, indices: Sequence[int]) -> List[np.ndarray]:
     """The run's label maps (H, W) of the chosen images, calibrated as its evaluation is."""
-    model, cfg = load_segmenter(checkpoint_file(Path(run_dir)))
+    model, cfg = load_trained(checkpoint_file(Path(run_dir)), (), "qualitative")
     device = resolve_device()
     model.to(device)
     text = model.encode_classes(dataset.info.classes).to(device)
-    seen = torch.ones(dataset.info.num_classes, dtype=torch.bool, device=device)
-    seen[list(dataset.info.unseen)] = False
+    seen = seen_mask(dataset.info, device)
     calibrate = cfg.train.setting == "inductive"
     out = []
     for i in indices:
