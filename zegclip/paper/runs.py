@@ -14,6 +14,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
+from zegclip.catalog.benchmarks import CUSTOM_PREFIX
 from zegclip.config import ConfigError, RunConfig, load_preset, run_config
 
 REPORTED = Path(__file__).with_name("reported.yaml")
@@ -81,7 +82,7 @@ class Run:
             iters = load_preset(self.preset(scale))["train"]["iters"]
             out.append(f"train.iters={self_training_iters(iters)}")
         if self.user:
-            out.append(f"data.dataset=custom:{self.user.description}")
+            out.append(f"data.dataset={CUSTOM_PREFIX}{self.user.description}")
         return out
 
     def start_iter(self, scale: str, extra: Optional[List[str]] = None) -> int:
