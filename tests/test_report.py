@@ -1,6 +1,7 @@
 """Rendering a paper table from a results tree (inputs written here, as evaluations would)."""
 import json
 
+import pandas as pd
 import pytest
 
 from zegclip.cli import main
@@ -25,14 +26,31 @@ def test_table5_renders_ours_beside_the_paper(tmp_path, capsys):
                  "--out", str(out)]) == 0
     md = out.read_text()
     assert md.startswith("Table 5:") and "Scale: mini; seeds: 2" in md
-    assert "Baseline-DPT + NEL + RD (ZegCLIP)" in md
-    assert "15.0 ± 7.1" in md  # pAcc over seeds 10 and 20
-    assert "94.6" in md and "-79.6" in md  # the paper's VOC pAcc and Δ = 15.0 - 94.6
-    assert md.count("\n| ") == 24 + 1  # 12 rows x 2 datasets, plus the header line
+    labels = [r.label for r in table_rows("table5")][::2]  # the paper's labels, in its order
+    assert labels[:3] == ["Baseline-Fix", "Baseline-Fix + NEL", "Baseline-Fix + RD"]
+    lines = [line for line in md.splitlines() if line.startswith("| ")]
+    assert [line.split("|")[1].strip() for line in lines[1:]] == labels  # one line per row, datasets side by side
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header == ["row"] + [f"{d} {m}" for d in ("VOC", "COCO-Stuff") for m in ("pAcc", "mIoU(S)", "mIoU(U)", "hIoU")]
+    assert "| 15.0 ± 7.1 (94.6) |" in lines[-1]  # ZegCLIP's VOC pAcc over seeds 10 and 20, the paper's beside it
     tex = out.with_suffix(".tex").read_text()
-    assert r"\begin{tabular}" in tex and r"$\pm$" in tex
+    assert r"\multicolumn{4}{c}{VOC} & \multicolumn{4}{c}{COCO-Stuff}" in tex and r"\cmidrule(lr){2-5}" in tex
+    assert r"Baseline-DPT + NEL + RD (ZegCLIP) & 15.0 $\pm$ 7.1 (94.6)" in tex and r"\toprule" in tex
     csv = (tmp_path / "results" / "mini" / "tables" / "table5.csv").read_text()
     assert csv.splitlines()[0].startswith("table,row,label,dataset,target,metric,mean,std,seeds,paper,delta")
+    frame = pd.read_csv(tmp_path / "results" / "mini" / "tables" / "table5.csv")
+    zegclip_voc = frame[(frame["row"] == "dpt_nel_rd") & (frame["dataset"] == "voc") & (frame["metric"] == "pAcc")]
+    assert zegclip_voc["delta"].item() == pytest.approx(15.0 - 94.6)  # Δ stays in the frame
+
+
+@pytest.mark.parametrize("table", ["table2", "table4", "table5", "table6", "table7", "table8", "table9"])
+def test_no_rendered_table_is_wider_than_ten_columns(tmp_path, table):
+    _write_results(tmp_path / "results", table, seeds=[0])
+    out = tmp_path / f"{table}.md"
+    assert main(["report", "--table", table, "--results", str(tmp_path / "results"), "--seeds", "0",
+                 "--out", str(out)]) == 0
+    header = next(line for line in out.read_text().splitlines() if line.startswith("| "))
+    assert 3 <= header.count("|") - 1 <= 10
 
 
 def test_table4_flags_the_uncertain_label_and_table7_uses_its_metrics(tmp_path):
@@ -44,7 +62,7 @@ def test_table4_flags_the_uncertain_label_and_table7_uses_its_metrics(tmp_path):
     main(["report", "--table", "table7", "--results", str(tmp_path / "results"), "--seeds", "0",
           "--out", str(tmp_path / "t7.md")])
     t7 = (tmp_path / "t7.md").read_text()
-    assert "coco → context" in t7 and "mAcc" in t7 and "hIoU" not in t7
+    assert "COCO-Stuff → Context mIoU" in t7 and "mAcc" in t7 and "hIoU" not in t7
 
 
 def test_a_missing_result_is_a_clear_error(tmp_path, capsys):
@@ -65,8 +83,11 @@ def test_table3_renders_the_efficiency_counts_beside_the_paper(tmp_path):
     md = out.read_text()
     assert md.startswith("Table 3:") and "paper-scale model" in md
     assert "ZegFormer (cited)" in md and "1829.3" in md  # cited rows as printed, nothing of ours
-    assert "13.8" in md and "+0.0" in md and "-0.2" in md  # 123.72 - 123.9
+    cells = [c.strip() for line in md.splitlines() if line.startswith("| ZegCLIP") for c in line.split("|")]
+    assert "13.8 (13.8)" in cells and "123.7 (123.9)" in cells  # ours, the paper's beside it
     assert "1.50 (cpu, fp32)" in md
+    frame = pd.read_csv(tmp_path / "results" / "mini" / "tables" / "table3.csv")
+    assert frame["GFLOPs Δ"].dropna().round(2).tolist() == [-0.02, -0.18]  # every column kept in the frame
 
 
 def test_table3_without_efficiency_results_names_the_missing_file(tmp_path, capsys):
@@ -159,9 +180,9 @@ def test_a_result_without_a_number_is_an_error_naming_its_file(tmp_path, capsys,
     assert not out.exists() and not (root / "mini" / "tables" / "table8.csv").exists()
 
 
-def _write_curves(root, seeds, rising):
+def _write_curves(root, seeds, rising, datasets=("voc", "coco")):
     """Table 5 results with learning curves: rows in ``rising`` still gain 7.5 points of seen
-    mIoU over the last quarter (iterations 450..600), the others have levelled off."""
+    mIoU over the last quarter (iterations 450..600) on ``datasets``, the others have levelled off."""
     import math
 
     for row in table_rows("table5"):
@@ -170,7 +191,7 @@ def _write_curves(root, seeds, rising):
             path.parent.mkdir(parents=True, exist_ok=True)
             curve = []
             for it in range(75, 601, 75):
-                seen = 10 + it / 20 if row.key in rising else 40 - 30 * math.exp(-it / 60)
+                seen = 10 + it / 20 if row.key in rising and row.dataset in datasets else 40 - 30 * math.exp(-it / 60)
                 curve.append({"iter": it, "loss": 1.0 / it, "pAcc": 50.0, "mIoU_S": seen + seed,
                               "mIoU_U": seen / 2, "hIoU": seen / 3})
             metrics = {k: curve[-1][k] for k in ("pAcc", "mIoU_S", "mIoU_U", "hIoU")}
@@ -192,10 +213,14 @@ def test_rows_still_learning_in_the_last_quarter_are_marked_unconverged(tmp_path
     assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 0
     md = out.read_text()
     marked = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("|") and "†" in line]
-    assert marked == ["fix †", "fix †"]  # mini-VOC and mini-COCO
+    assert marked == ["Baseline-Fix †"]  # on both datasets
     assert "Note: † not converged" in md
     csv = pd.read_csv(root / "mini" / "tables" / "table5.csv")
     assert set(csv.loc[csv["row"] == "fix", "converged"]) == {False}
+    _write_curves(root, [0, 1], rising={"fix"}, datasets=("coco",))
+    assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 0
+    marked = [line.split("|")[1].strip() for line in out.read_text().splitlines() if "†" in line and "|" in line]
+    assert marked == ["Baseline-Fix † (COCO-Stuff)"]  # only the dataset whose run is still learning
 
 
 def test_tables_without_curves_mark_nothing(tmp_path):

@@ -5,7 +5,6 @@ Where each result lives: ``zegclip.paper.layout``.
 from __future__ import annotations
 
 import datetime
-import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -16,6 +15,7 @@ from zegclip.io import atomic_path
 from zegclip.paper.layout import EFFICIENCY, REFERENCES, TABLE, USER_TABLE, Layout, result_path
 from zegclip.paper.runs import Row, UserDataset, reported, table_rows, user_rows
 from zegclip.report.curves import collect_curves, convergence_note, last_quarter_gain
+from zegclip.report.render import CELL_NOTE, cell, dataset_name, number, render_latex, render_markdown, view
 from zegclip.report.results import read_json, read_metrics
 
 DEFAULT_METRICS = ("pAcc", "mIoU_S", "mIoU_U", "hIoU")
@@ -57,38 +57,10 @@ def summarize(long: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _fmt(mean: float, std: float, seeds: int) -> str:
-    if mean is None or math.isnan(mean):
-        return "–"
-    return f"{mean:.1f} ± {std:.1f}" if seeds > 1 else f"{mean:.1f}"
-
-
-def _num(v: Optional[float], signed: bool = False) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{v:+.1f}" if signed else f"{v:.1f}"
-
-
 def with_convergence(summary: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """The summary with each row's seen-mIoU gain over the last quarter of training and whether
     it converged (``zegclip.report.curves``); NaN for rows trained without learning curves."""
     return summary.merge(last_quarter_gain(curves), on=["row", "dataset"], how="left")
-
-
-def wide(summary: pd.DataFrame) -> pd.DataFrame:
-    """One line per (row, dataset[, target]); for each metric: ours, paper and Δ. A row that did
-    not converge (``converged`` false) is marked †."""
-    lines = []
-    for (row, label, dataset, target), part in summary.groupby(["row", "label", "dataset", "target"], sort=False):
-        unconverged = "converged" in part and (part["converged"] == False).any()  # noqa: E712 (NaN: unknown)
-        line: Dict[str, str] = {"row": label + (" †" if unconverged else ""),
-                                "dataset": dataset + (f" → {target}" if target else "")}
-        for _, m in part.iterrows():
-            line[f"{m['metric']}"] = _fmt(m["mean"], m["std"], m["seeds"])
-            line[f"{m['metric']} paper"] = _num(m["paper"])
-            line[f"{m['metric']} Δ"] = _num(m["delta"], signed=True)
-        lines.append(line)
-    return pd.DataFrame(lines)
 
 
 def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
@@ -107,14 +79,27 @@ def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
             ours = read_json(path, "efficiency file")
         ours_params = ours.get("params_M", {}).get("published_convention")
         ours_gflops = ours.get("gflops", {}).get("total")
-        line.update({"#Params (M)": _num(ours_params), "#Params paper": _num(params),
-                     "#Params Δ": _num(None if ours_params is None else ours_params - params, signed=True),
-                     "GFLOPs": _num(ours_gflops), "GFLOPs paper": _num(gflops),
-                     "GFLOPs Δ": _num(None if ours_gflops is None else ours_gflops - gflops, signed=True),
-                     "FPS paper (1080Ti)": _num(fps)})
+        line.update({"#Params (M)": ours_params, "#Params paper": params,
+                     "#Params Δ": None if ours_params is None else ours_params - params,
+                     "GFLOPs": ours_gflops, "GFLOPs paper": gflops,
+                     "GFLOPs Δ": None if ours_gflops is None else ours_gflops - gflops,
+                     "FPS paper (1080Ti)": fps})
         t = ours.get("throughput")
         line["images/s ours"] = f"{t['images_per_s']:.2f} ({t['device']}, {t['precision']})" if t else "–"
         lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def efficiency_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 as rendered: ours with the paper's number in parentheses, as the other tables."""
+    def nan(v: object) -> float:
+        return float("nan") if v is None else float(v)  # type: ignore[arg-type]
+
+    lines = [{"row": r["row"], "dataset": dataset_name(r["dataset"]),
+              "#Params (M)": cell(nan(r["#Params (M)"]), 0.0, 1, nan(r["#Params paper"])),
+              "GFLOPs": cell(nan(r["GFLOPs"]), 0.0, 1, nan(r["GFLOPs paper"])),
+              "FPS (paper, 1080Ti)": number(nan(r["FPS paper (1080Ti)"])), "images/s (ours)": r["images/s ours"]}
+             for _, r in frame.iterrows()]
     return pd.DataFrame(lines)
 
 
@@ -125,14 +110,16 @@ def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int], rows:
     flags = notes(table)
     if table == "table3":  # the efficiency command's JSON, not training runs
         frame = efficiency_frame(root, scale)
-        return frame, frame, flags
+        return frame, efficiency_view(frame), ["Each cell: ours with the paper's number in parentheses."] + flags
     summary = with_convergence(summarize(collect(table, root, scale, seeds, rows)),
                                collect_curves(table, root, scale, seeds, rows))
+    if summary["paper"].notna().any():
+        flags.insert(0, CELL_NOTE)
     if (summary["converged"] == False).any():  # noqa: E712
         flags.append(convergence_note())
     if rows is None:  # the mini datasets' reference scores; a user's dataset has none
         flags += reference_notes(root, scale, list(dict.fromkeys(summary["dataset"])))
-    return summary, wide(summary), flags
+    return summary, view(summary), flags
 
 
 def header(table: str, scale: str, seeds: Sequence[int], commit: str, date: str,
@@ -173,25 +160,6 @@ def reference_notes(root: Path, scale: str, datasets: Sequence[str]) -> List[str
                            for name in ("uniform_chance", "colour_only", "texture_only"))
         out.append(f"References, mini_{ds} unseen mIoU: {scores} (transfer must beat them).")
     return out
-
-
-def render_markdown(frame: pd.DataFrame, head: str, flags: List[str]) -> str:
-    body = frame.to_markdown(index=False, disable_numparse=True)
-    return "\n\n".join([head, body, *[f"Note: {f}" for f in flags]]) + "\n"
-
-
-def render_latex(frame: pd.DataFrame, head: str, flags: List[str]) -> str:
-    def esc(text: str) -> str:
-        return (text.replace("\\", r"\textbackslash{}").replace("&", r"\&").replace("%", r"\%")
-                .replace("_", r"\_").replace("#", r"\#").replace("±", r"$\pm$").replace("Δ", r"$\Delta$")
-                .replace("⊙", r"$\odot$").replace("→", r"$\to$").replace("−", "-").replace("†", r"$\dagger$"))
-    cols = list(frame.columns)
-    lines = [f"% {head}", r"\begin{tabular}{" + "l" * 2 + "r" * (len(cols) - 2) + "}", r"\toprule",
-             " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
-    for _, r in frame.iterrows():
-        lines.append(" & ".join(esc(str(r[c])) for c in cols) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"] + [f"% Note: {f}" for f in flags]
-    return "\n".join(lines) + "\n"
 
 
 def write_table(table: str, results: Path, scale: str, seeds: Sequence[int], out: Path,
