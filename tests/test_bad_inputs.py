@@ -2,7 +2,8 @@
 offending file, key or value, and writes nothing partial (no new file, no changed file).
 
 Groups: the regression gate (check), reports, run directories, failures found before the first
-step (late failures), what used to end in a raw traceback, and the workflow configuration."""
+step (late failures), what used to end in a raw traceback, settings and descriptions that would
+silently mislabel pixels, and the workflow configuration."""
 from __future__ import annotations
 
 import errno
@@ -186,6 +187,47 @@ def _st_then_parent_changes(ctx: Ctx) -> None:
     shutil.copy(ctx.d / "parent" / "checkpoints" / "iter_2.pt", init)
 
 
+def _disk_full_on_write(ctx: Ctx) -> None:
+    """Writing an output's contents (its temporary file) in the case's folder fails as on a full
+    disk: an OS error that names no file."""
+    real = Path.write_text
+
+    def full(self, *args, **kwargs):
+        if self.parent == ctx.d and self.name.endswith(".tmp"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, *args, **kwargs)
+    ctx.monkeypatch.setattr(Path, "write_text", full)
+
+
+def _no_gpu(ctx: Ctx) -> None:
+    ctx.monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    ctx.monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+
+
+# 6. settings and descriptions that would silently mislabel pixels
+SILENT: List[Case] = [
+    Case("silent", "slide stride beyond the crop in training", lambda c: _train(c, "model.inference.stride=100"),
+         ("model.inference.stride=100: expected at most model.inference.crop=64",)),
+    Case("silent", "slide stride beyond the crop in evaluation", lambda c: _evaluate(c, c.checkpoint()) + [
+         "--set", "model.inference.stride=65"], ("model.inference.stride=65: expected at most model.inference.crop=64",)),
+    Case("silent", "two classes of a custom dataset sharing a palette colour", lambda c: _custom_eval(
+         c, palette=[[i, 0, 0] for i in range(3)] + [[1, 0, 0]]), ("share the palette colour [1, 0, 0]",)),
+    Case("silent", "a custom class coloured as the void colour", lambda c: _custom_eval(
+         c, palette=[[i, 0, 0] for i in range(3)] + [[255, 255, 255]]), ("is also the void_colour",)),
+]
+
+
+def _custom_eval(ctx: Ctx, **description) -> List[str]:
+    """Evaluate the trained checkpoint on a custom dataset whose description says ``description``."""
+    import yaml
+
+    from fixture_data import make_custom
+
+    desc = make_custom(ctx.d / "mine", n_train=1, n_val=1)
+    desc.write_text(yaml.safe_dump({**yaml.safe_load(desc.read_text()), **description}))
+    return _evaluate(ctx, ctx.checkpoint()) + ["--dataset", f"custom:{desc}"]
+
+
 CASES: List[Case] = [
     # 1. the regression gate
     Case("check", "no aggregated tables", lambda c: ["check", "--results", str(c.d / "results")],
@@ -261,6 +303,9 @@ CASES: List[Case] = [
          ("data root {d}/nowhere does not exist", "VOCdevkit/VOC2012")),
     Case("late", "data root unset", lambda c: ["train", "--preset", "voc", "--out", str(c.d / "run"), "--set",
          "model.clip.pretrained=null"], ("data.root is not set",)),
+    Case("late", "validation label out of range where no sample looks", lambda c: _train(c),
+         ("value 77 is outside the class range 0..20", "2007_val004.png"),
+         setup=lambda c: (c.voc(n_val=12), _label(c.voc(), "val", 4, value=77))),  # 8 evenly spaced of 12 skip 4
     # 5. what used to end in a raw traceback
     Case("traceback", "malicious checkpoint to evaluate", lambda c: _evaluate(c, _pickled(c, {"x": _Evil(c.d)})),
          ("refused checkpoint {d}/ckpt/evil.pt", "it would import posix.system", "weights_only=True")),
@@ -311,8 +356,33 @@ CASES: List[Case] = [
          setup=lambda c: _disk_error(c, errno.ENOSPC)),
     Case("traceback", "read-only folder", lambda c: ["report", "--table", "table8", "--results", str(c.mini_results()),
          "--seeds", "0", "1", "--out", str(c.d / "t8.md")], ("{d}/t8.md: Permission denied",), setup=lambda c: _disk_error(c, errno.EACCES)),
+    Case("traceback", "full disk while writing a file's contents", lambda c: [
+         "report", "--table", "table8", "--results", str(c.mini_results()), "--seeds", "0", "1", "--out",
+         str(c.d / "t8.md")], ("{d}/t8.md: No space left on device",), setup=_disk_full_on_write),
+    Case("traceback", "zero images per mini dataset", lambda c: ["mini", "world", "--train", "0", "--out",
+         str(c.d / "world")], ("mini world --train=0", "at least 2")),
+    Case("traceback", "a zero image size for the mini-world", lambda c: ["mini", "world", "--image-size", "0", "--out",
+         str(c.d / "world")], ("mini world --image-size=0", "at least 4")),
+    Case("traceback", "a negative world seed", lambda c: ["mini", "world", "--seed", "-1", "--out", str(c.d / "world")],
+         ("mini world --seed=-1: expected a non-negative integer",)),
+    Case("traceback", "zero pretraining steps", lambda c: ["mini", "clip", "--steps", "0", "--out",
+         str(c.d / "clip.safetensors")], ("mini clip --steps=0", "at least 1")),
+    Case("traceback", "a CUDA device where none is visible", lambda c: ["efficiency", "--dataset", "voc", "--iters", "0",
+         "--device", "cuda:0"], ("--device cuda:0: no CUDA device is visible",), setup=_no_gpu),
+    Case("traceback", "a device that does not exist", lambda c: ["efficiency", "--dataset", "voc", "--iters", "0",
+         "--device", "foo"], ("--device foo: not a device name", "cpu, cuda or cuda:N")),
+    Case("traceback", "negative timed steps", lambda c: ["efficiency", "--dataset", "voc", "--iters", "-1"],
+         ("--iters -1: expected an integer of at least 0",)),
+    Case("traceback", "an empty batch to time", lambda c: ["bench", "--dataset", "voc", "--mode", "infer", "--batch",
+         "0"], ("--batch 0: expected an integer of at least 1",)),
+    Case("traceback", "a figure format matplotlib does not write", lambda c: [
+         "figure", "--name", "prompt_depth", "--results", str(c.mini_results()), "--out", str(c.d / "depth.docx")],
+         ("--out {d}/depth.docx: expected a figure file ending in one of", ".png")),
+    Case("traceback", "malicious CLIP weights", lambda c: _train(c, f"model.clip.pretrained={_pickled(c, {'w': _Evil(c.d)})}"),
+         ("refused CLIP weights {d}/ckpt/evil.pt: it would import posix.system", "weights_only=True")),
     Case("traceback", "evaluation data root missing", lambda c: _evaluate(c, c.checkpoint()) + [
          "--dataset", "context", "--data-root", str(c.d / "VOC2010")], ("data root {d}/VOC2010 does not exist",)),
+    *SILENT,
 ]
 
 
@@ -355,7 +425,7 @@ def test_bad_input_gets_one_line_naming_it_and_leaves_nothing_partial(case, tmp_
 
 def test_there_are_at_least_forty_cases_across_the_six_groups():
     groups = {c.group for c in CASES} | {"workflow"}
-    assert len(CASES) + len(WORKFLOW_CASES) >= 40 and len(groups) == 6
+    assert len(CASES) + len(WORKFLOW_CASES) >= 40 and len(groups) == 7
 
 
 WORKFLOW_CASES = [
@@ -371,6 +441,10 @@ WORKFLOW_CASES = [
      "config.datasets: 'voc' should not be valid"),
     ("a user's dataset with an unknown key", ["datasets={mine: {descripton: mine.yaml}}"],
      "config.datasets.mine: Additional properties are not allowed ('descripton' was unexpected)"),
+    ("a user's dataset whose description is missing", ["datasets={mine: {description: nowhere/mine.yaml}}"],
+     "datasets.mine: data.dataset=custom:nowhere/mine.yaml: no dataset description nowhere/mine.yaml"),
+    ("a user's dataset whose description is invalid", ["datasets={mine: {description: {tmp}/twice.yaml}}"],
+     "datasets.mine: dataset description {tmp}/twice.yaml: class 'cat' is listed twice"),
 ]
 
 
@@ -378,6 +452,9 @@ WORKFLOW_CASES = [
 @pytest.mark.parametrize("name,config,message", WORKFLOW_CASES, ids=[c[0] for c in WORKFLOW_CASES])
 def test_bad_workflow_config_fails_before_any_job(tmp_path, name, config, message):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    (tmp_path / "twice.yaml").write_text("classes: [cat, cat]\ntrain: {images: i, labels: l}\nval: {images: i, labels: l}\n")
+    config = [c.replace("{tmp}", str(tmp_path)) for c in config]
+    message = message.replace("{tmp}", str(tmp_path))
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "reports/table5.md", "--config",
                            *config, f"results={tmp_path}/results", f"reports={tmp_path}/reports"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)

@@ -76,6 +76,13 @@ BAD = [
     ("an unknown key", lambda d: _rewrite(d, clases=["cat"]), "unknown key(s) clases"),
     ("an unseen class not in the list", lambda d: _rewrite(d, unseen=["wolf"]), "unseen class 'wolf'"),
     ("a palette of the wrong length", lambda d: _rewrite(d, palette=[[0, 0, 0]]), "palette has 1 colours"),
+    ("two classes sharing a palette colour", lambda d: _rewrite(d, palette=[PALETTE[0], PALETTE[1], PALETTE[0],
+                                                                        PALETTE[3]]), "share the palette colour [200, 30, 30]"),
+    ("a class coloured as void", lambda d: _rewrite(d, palette=[*PALETTE[:3], [255, 255, 255]]),
+     "[255, 255, 255] is also the void_colour"),
+    ("a void colour that is a class's", lambda d: _rewrite(d, palette=list(PALETTE), void_colour=list(PALETTE[1])),
+     "[30, 200, 30] is also the void_colour"),
+    ("a colour beyond 255", lambda d: _rewrite(d, palette=[*PALETTE[:3], [256, 0, 0]]), "is not an RGB colour (0..255)"),
     ("not YAML", lambda d: d.write_text("classes: [cat, dog\n"), "is not valid YAML"),
     ("no description", lambda d: d.unlink(), "no dataset description"),
 ]

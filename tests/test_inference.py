@@ -1,7 +1,10 @@
 """Scores, the seen-class calibration and slide inference."""
+import pytest
 import torch
 
-from zegclip.model.inference import _starts, predict_labels, slide_average
+from zegclip.config import ConfigError
+from zegclip.config.schema import InferenceConfig
+from zegclip.model.inference import predict_labels, slide_average, window_starts
 
 
 def test_seen_bias_moves_close_calls_to_unseen_classes(tiny_config):
@@ -16,10 +19,10 @@ def test_seen_bias_moves_close_calls_to_unseen_classes(tiny_config):
 
 
 def test_windows_cover_the_image_and_end_at_the_border():
-    assert _starts(512, 512, 426) == [0]
-    assert _starts(683, 512, 426) == [0, 171]
-    assert _starts(1000, 512, 426) == [0, 426, 488]
-    assert _starts(300, 512, 426) == [0]
+    assert window_starts(512, 512, 426) == [0]
+    assert window_starts(683, 512, 426) == [0, 171]
+    assert window_starts(1000, 512, 426) == [0, 426, 488]
+    assert window_starts(300, 512, 426) == [0]
 
 
 def test_slide_average_of_a_position_equivariant_function_is_that_function():
@@ -30,3 +33,43 @@ def test_slide_average_of_a_position_equivariant_function_is_that_function():
     assert torch.allclose(out, images[:, :2] * 3.0, atol=1e-6)
     small = slide_average(fn, images[:, :, :50, :60], crop=64, stride=40)
     assert torch.allclose(small, images[:, :2, :50, :60] * 3.0, atol=1e-6)
+
+
+def test_slide_windows_cover_every_pixel_for_every_crop_stride_and_size_the_config_accepts():
+    """Exhaustive over sides up to 3 crops long: every (crop, stride) that InferenceConfig accepts
+    covers every pixel, and every stride it refuses (beyond the crop) would have left a gap."""
+    for crop in range(1, 25):
+        for stride in range(1, 2 * crop + 3):
+            accepted = _accepts(crop, stride)
+            gaps = []
+            for size in range(1, 3 * crop + 4):
+                covered = torch.zeros(size, dtype=torch.bool)
+                for start in window_starts(size, crop, stride):
+                    assert 0 <= start < size
+                    covered[start:start + crop] = True
+                if not covered.all():
+                    gaps.append(size)
+            assert accepted == (stride <= crop)
+            assert not (accepted and gaps), (crop, stride, gaps)
+            assert accepted or gaps, (crop, stride)  # the refused ones really would leave holes
+
+
+def _accepts(crop, stride):
+    try:
+        InferenceConfig(crop=crop, stride=stride)
+        return True
+    except ConfigError:
+        return False
+
+
+def test_a_stride_beyond_the_crop_is_refused_naming_both():
+    with pytest.raises(ConfigError, match="model.inference.stride=600: expected at most model.inference.crop=512"):
+        InferenceConfig(crop=512, stride=600)
+
+
+def test_slide_average_refuses_windows_that_leave_pixels_without_a_score():
+    images = torch.randn(1, 3, 20, 20)
+    with pytest.raises(ValueError, match="uncovered"):
+        slide_average(lambda w: w, images, crop=4, stride=6)  # only reachable past the config
+    out = slide_average(lambda w: w[:, :2], torch.randn(1, 3, 37, 23), crop=5, stride=5)
+    assert torch.isfinite(out).all()

@@ -51,15 +51,15 @@ def test_dry_run_plans_every_table5_run_once_per_seed(tmp_path):
 
 def test_a_users_dataset_gets_table5s_runs_on_its_description(tmp_path):
     out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/mine/table5.md", "--config", "seeds=1",
-                     "datasets={mine: {description: data/mine/dataset.yaml}}", f"results={tmp_path}/results",
+                     "datasets={mine: {description: docs/examples/dataset.yaml}}", f"results={tmp_path}/results",
                      f"reports={tmp_path}/reports")
     counts = _counts(out)
     assert counts["train_run"] == 12 and counts["render_user_table"] == 1
     trains = [line for line in out.splitlines() if " train --preset" in line]
-    assert len(trains) == 12 and all("--preset mini_voc" in t and "data.dataset=custom:data/mine/dataset.yaml" in t
+    assert len(trains) == 12 and all("--preset mini_voc" in t and "data.dataset=custom:docs/examples/dataset.yaml" in t
                                      and "data.root=" not in t and "model.clip.pretrained=data/mini/clip/" in t
                                      for t in trains)  # at mini scale: the mini recipe and the world's CLIP
-    assert "--custom mine=data/mine/dataset.yaml" in out
+    assert "--custom mine=docs/examples/dataset.yaml" in out
 
 
 @pytest.mark.parametrize("scale,seeds", [("paper", 1), ("mini", 3)])

@@ -32,12 +32,25 @@ def atomic_path(target: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are shared like any other file
         os.replace(tmp, target)
     except OSError as err:
-        if err.filename not in (tmp, str(tmp)):
+        # a full disk's error on write names no file (filename None): name the one being written
+        if err.filename not in (None, tmp, str(tmp)):
             raise
         raise OSError(err.errno, err.strerror, str(target)) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def writing(target: Path) -> Iterator[None]:
+    """Around writes to ``target`` outside :func:`atomic_path` (appended logs, staged files): an
+    OS error that names no file (a full disk's) is raised again naming ``target``."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        raise OSError(err.errno, err.strerror, str(target)) from None
 
 
 def remove_stale_temporaries(folder: Path) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 from zegclip.config.world import MINI_CLIP_FILE, dataset_root
 from zegclip.paper import layout
 from zegclip.paper.runs import (FIGURES, QUALITATIVE_DATASETS, TRAINED_TABLES, USER_TABLES, UserDataset,
-                                check_extra_sets, figure_rows, figures_for, qualitative_runs, runs_for, table_rows,
-                                user_rows)
+                                check_extra_sets, check_user_datasets, figure_rows, figures_for, qualitative_runs,
+                                runs_for, table_rows, user_rows)
 
 SCALE = config["scale"]
 DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
@@ -20,7 +20,8 @@ USER_DATASETS = {name: UserDataset(name, d["description"], d.get("preset")) for 
 for _user in USER_DATASETS.values():
     for _row in (r for table in USER_TABLES for r in user_rows(table, _user, SCALE)):
         RUNS.setdefault(_row.run.key(SCALE), _row.run)
-try:  # a bad extra_sets key or value fails here, once, not in every training job
+try:  # a bad extra_sets key or value, or a user's dataset description, fails here, once, not in every job
+    check_user_datasets(USER_DATASETS.values())
     check_extra_sets(RUNS.values(), SCALE, config["extra_sets"])
 except ValueError as err:
     sys.exit(f"zegclip workflow: error: {err}")

@@ -33,8 +33,9 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from zegclip.report.figures import draw, save_figure
+    from zegclip.report.figures import check_figure_path, draw, save_figure
 
+    check_figure_path(Path(args.out))
     save_figure(draw(args.name, Path(args.results), args.scale, args.seeds), Path(args.out))
     print(f"{args.out}: {args.name}, {args.scale} scale, seeds {' '.join(map(str, args.seeds))}")
     return 0

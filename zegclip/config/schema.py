@@ -163,6 +163,9 @@ class InferenceConfig:
         _positive("model.inference.crop", self.crop)
         _positive("model.inference.stride", self.stride)
         _positive("model.inference.batch", self.batch)
+        if self.stride > self.crop:  # windows would leave gaps, pixels with no score at all
+            raise ConfigError(f"model.inference.stride={self.stride}: expected at most model.inference.crop="
+                              f"{self.crop}, so that the slide windows cover every pixel")
 
 
 @dataclass

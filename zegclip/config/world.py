@@ -7,10 +7,19 @@ from pathlib import Path
 from typing import Optional
 
 from zegclip.catalog.miniworld import ALL_DATASETS
+from zegclip.config.schema import ConfigError
 
 WORLD_DIR = "data/mini"  # the presets' data roots and CLIP weights point inside it
 WORLD_SEED = 0
 MINI_CLIP_FILE = "clip/ZegCLIP-Mini.safetensors"  # inside the world folder
+
+
+MIN_IMAGE_SIZE = 4  # one period of the textures (4 pixels): below it no texture can be told apart
+
+
+def _at_least(name: str, value: int, least: int) -> None:
+    if not isinstance(value, int) or value < least:
+        raise ConfigError(f"{name}={value!r}: expected an integer of at least {least}")
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,11 @@ class WorldSize:
     image_size: int = 32
     train: int = 1500  # per dataset (mini-VOC: half in train.txt, half in aug.txt)
     val: int = 400
+
+    def __post_init__(self) -> None:
+        _at_least("mini world --image-size", self.image_size, MIN_IMAGE_SIZE)
+        _at_least("mini world --train", self.train, 2)  # mini-VOC splits it into train and aug
+        _at_least("mini world --val", self.val, 1)
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,12 @@ class PretrainConfig:
     warmup: Optional[int] = None  # None: a fifth of the steps, at most 100
     seed: int = 0
     eval_per_class: int = 20  # held-out single-class images per class for zero-shot accuracy
+
+    def __post_init__(self) -> None:
+        _at_least("mini clip --steps", self.steps, 1)
+        _at_least("mini clip --batch", self.batch, 2)  # a contrastive batch needs negatives
+        _at_least("mini clip eval_per_class", self.eval_per_class, 1)
+        _at_least("mini clip --seed", self.seed, 0)
 
     @property
     def warmup_steps(self) -> int:

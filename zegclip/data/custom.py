@@ -109,6 +109,25 @@ def _check(desc: CustomDescription, path: Path) -> None:
     if desc.palette is not None and len(desc.palette) != desc.label_values():
         raise ConfigError(f"dataset description {path}: palette has {len(desc.palette)} colours for "
                           f"{desc.label_values()} label values (classes{' and background' if desc.background else ''})")
+    if desc.palette is not None:
+        _check_palette(desc, path)
+
+
+def _check_palette(desc: CustomDescription, path: Path) -> None:
+    """Every colour names one label value: in 0..255, none shared, none the void colour."""
+    names = (("background",) if desc.background else ()) + desc.classes  # label value k is names[k]
+    for where, colour in [*((f"palette colour of {n!r}", c) for n, c in zip(names, desc.palette)),
+                          ("void_colour", desc.void_colour)]:
+        if not all(0 <= v <= 255 for v in colour):
+            raise ConfigError(f"dataset description {path}: {where} {list(colour)} is not an RGB colour (0..255)")
+    for k, colour in enumerate(desc.palette):
+        if tuple(colour) == tuple(desc.void_colour):
+            raise ConfigError(f"dataset description {path}: palette colour of {names[k]!r} {list(colour)} is also "
+                              f"the void_colour; expected distinct colours")
+        first = next(j for j, other in enumerate(desc.palette) if tuple(other) == tuple(colour))
+        if first != k:
+            raise ConfigError(f"dataset description {path}: {names[first]!r} and {names[k]!r} share the palette "
+                              f"colour {list(colour)}; expected one colour per label value")
 
 
 def custom_info(name: str) -> DatasetInfo:

@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
 
 from zegclip.catalog.benchmarks import IGNORE_INDEX, DatasetInfo, dataset_info
 from zegclip.catalog.miniworld import ALL_DATASETS
@@ -178,6 +179,13 @@ class SegmentationDataset:
         otherwise find only when it reaches them, hours later at paper scale."""
         for index in np.unique(np.linspace(0, len(self) - 1, min(n, len(self))).round().astype(int)):
             self._read(int(index))
+
+    def verify_all(self) -> None:
+        """Read every sample (through the cache when there is one, so evaluation reads nothing
+        twice): the evaluation split is checked whole before training, not after it."""
+        for index in tqdm(range(len(self)), desc=f"check {self.name} {self.split}", unit="img", leave=False,
+                          disable=len(self) < 1000):
+            self.load(index)
 
     def load(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         """(H, W, 3) uint8 image and (H, W) uint8 label in 0..C-1 or 255 (never modify them)."""

@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional
 import torch
 from torch import nn
 
-from zegclip.errors import ZegclipError
+from zegclip.errors import ZegclipError, refused_import
 from zegclip.io import atomic_path
 
 _ITER = re.compile(r"^iter_(\d+)\.pt$")
@@ -61,10 +61,9 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
             warnings.simplefilter("ignore", UserWarning)
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        # torch's own message suggests loading with weights_only=False: never repeat that advice
-        imported = re.search(r"GLOBAL (\S+)", str(err))
+        imported = refused_import(err)
         if imported:
-            raise CheckpointError(f"refused checkpoint {path}: it would import {imported.group(1)}, and only "
+            raise CheckpointError(f"refused checkpoint {path}: it would import {imported}, and only "
                                   "tensors and plain containers are ever loaded (weights_only=True); expected a "
                                   "zegclip checkpoint") from None
         raise CheckpointError(f"cannot read checkpoint {path}: not a torch checkpoint (truncated, or another "

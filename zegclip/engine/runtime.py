@@ -37,6 +37,14 @@ def measurement_device(name: Optional[str]) -> torch.device:
     return device
 
 
+def measurement_counts(batch: int, iters: int, warmup: int, least_iters: int) -> None:
+    """The sizes a measurement was asked for: a batch of at least one image, no negative counts
+    (``least_iters`` timed steps at least: 0 where timing is optional)."""
+    for name, value, least in (("--batch", batch, 1), ("--iters", iters, least_iters), ("--warmup", warmup, 0)):
+        if value < least:
+            raise ConfigError(f"{name} {value}: expected an integer of at least {least}")
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -28,7 +28,7 @@ from zegclip.data.transforms import eval_transform
 from zegclip.engine.checkpoint import CheckpointError
 from zegclip.engine.evaluate import load_trained, predict_scores, same_size_runs
 from zegclip.engine.runtime import resolve_device
-from zegclip.io import atomic_path, write_json
+from zegclip.io import atomic_path, write_json, writing
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MAX_CLASSES = 256  # a palette PNG's values
@@ -173,7 +173,8 @@ def segment(checkpoint: Path, classes: Sequence[str], images: Sequence[Path], ou
                 _save_png(overlay(rgb, label, colours, classes), stage / "overlays" / f"{path.stem}.png")
                 if scores:
                     (stage / "scores").mkdir(exist_ok=True)
-                    np.save(stage / "scores" / f"{path.stem}.npy", score.half().cpu().numpy())
+                    with writing(Path(out) / "scores" / f"{path.stem}.npy"):  # the user's path, not the stage's
+                        np.save(stage / "scores" / f"{path.stem}.npy", score.half().cpu().numpy())
             bar.update(len(paths))
         record = {"checkpoint": str(checkpoint), "classes": list(classes), "seen": list(seen),
                   "seen_bias": cfg.model.inference.seen_bias if seen else 0.0, "templates": cfg.model.text.templates,

@@ -31,7 +31,7 @@ from zegclip.engine.evaluate import curve_point, evaluate_run
 from zegclip.engine.optim import build_optimizer, set_learning_rates
 from zegclip.engine.runtime import autocast_for, resolve_device
 from zegclip.engine.targets import training_class_ids, training_targets
-from zegclip.io import atomic_path, remove_stale_temporaries, write_json
+from zegclip.io import atomic_path, remove_stale_temporaries, write_json, writing
 from zegclip.model import ZegCLIP
 
 
@@ -143,7 +143,7 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
     eval_dataset = None
     if evaluate_after or t.eval_every:
         eval_dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.eval_split, cfg.data.cache)
-        eval_dataset.verify_sample()
+        eval_dataset.verify_all()  # a bad validation label would otherwise surface only after training
     info = dataset.info
     model = build_model(cfg, device)
     identity = run_identity(cfg)
@@ -198,13 +198,14 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
             if log is not None:
-                log.write(json.dumps({"iter": it + 1, "loss": loss.item(), "lr": optimizer.param_groups[0]["lr"],
-                                      **{k: v.item() for k, v in terms.items()}}) + "\n")
+                with writing(run_dir / "train.log"):
+                    log.write(json.dumps({"iter": it + 1, "loss": loss.item(), "lr": optimizer.param_groups[0]["lr"],
+                                          **{k: v.item() for k, v in terms.items()}}) + "\n")
             if rank == 0 and t.eval_every and (it + 1) % t.eval_every == 0 and it + 1 < t.iters:
                 point = {"iter": it + 1, "loss": _mean_loss(run_dir / "train.log", it + 1 - t.eval_every, it + 1),
                          **curve_point(model, cfg, eval_dataset, device)}
                 model.train()
-                with open(run_dir / "curve.jsonl", "a") as f:
+                with writing(run_dir / "curve.jsonl"), open(run_dir / "curve.jsonl", "a") as f:
                     f.write(json.dumps(point) + "\n")
             if rank == 0 and ((it + 1) % t.checkpoint_every == 0 or it + 1 == t.iters):
                 last_good = ckpt_dir / f"iter_{it + 1}.pt"

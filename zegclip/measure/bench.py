@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from zegclip.config import ModelConfig
 from zegclip.measure.efficiency import count_flops
-from zegclip.engine.runtime import autocast, measurement_device, timed
+from zegclip.engine.runtime import autocast, measurement_counts, measurement_device, timed
 
 
 def _peak_memory_gib(device: torch.device) -> float:
@@ -30,6 +30,7 @@ def benchmark(cfg: ModelConfig, num_classes: int, mode: str, batch: int, precisi
               device: Optional[str] = None) -> Dict[str, Any]:
     from zegclip.model import ZegCLIP
 
+    measurement_counts(batch, iters, warmup, least_iters=1)
     dev = measurement_device(device)
     torch.manual_seed(0)
     model = ZegCLIP(cfg)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from zegclip.config import ModelConfig
-from zegclip.engine.runtime import autocast, measurement_device, timed
+from zegclip.engine.runtime import autocast, measurement_counts, measurement_device, timed
 
 ATTENTION_OPS = ("aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
                  "aten::_scaled_dot_product_flash_attention", "aten::_scaled_dot_product_efficient_attention",
@@ -118,7 +118,8 @@ def efficiency_report(cfg: ModelConfig, num_classes: int, *, batch: int = 1, ite
     """Everything Table 3 reports, for a model built from ``cfg`` with random weights."""
     from zegclip.model import ZegCLIP
 
-    dev = measurement_device(device) if iters > 0 else None  # a missing GPU fails before any work
+    measurement_counts(batch, iters, warmup, least_iters=0)  # 0: the counts only, no timing
+    dev = measurement_device(device)  # a missing or misspelt device fails before any work, timed or not
     torch.manual_seed(0)
     model = ZegCLIP(cfg)
     E = model.clip.visual.output_dim
@@ -143,7 +144,7 @@ def efficiency_report(cfg: ModelConfig, num_classes: int, *, batch: int = 1, ite
                    "without_attention_products": (flops.total - attention) / 1e9},
         "fvcore_unsupported_ops": flops.unsupported,
     }
-    if dev is not None:
+    if iters > 0:
         model.to(dev)
         fps = throughput(model, text.to(dev), size, batch, iters, warmup, precision, dev)
         report["throughput"] = {"images_per_s": fps, "batch": batch, "precision": precision,

@@ -10,8 +10,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from zegclip.io import atomic_path, write_json
+from zegclip.io import atomic_path, write_json, writing
 from zegclip.miniworld.render import render_scene
+from zegclip.config import ConfigError
 from zegclip.config.world import WorldSize, dataset_root
 from zegclip.catalog.miniworld import ALL_DATASETS, MINI_DATASETS, MiniDataset
 
@@ -28,8 +29,10 @@ def _raw_label(ds: MiniDataset, label: np.ndarray) -> np.ndarray:
 def _write(image: np.ndarray, label: np.ndarray, img_path: Path, lbl_path: Path) -> None:
     img_path.parent.mkdir(parents=True, exist_ok=True)
     lbl_path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(img_path, format="JPEG", quality=100, subsampling=0)
-    Image.fromarray(label).save(lbl_path, format="PNG")
+    with writing(img_path):
+        Image.fromarray(image).save(img_path, format="JPEG", quality=100, subsampling=0)
+    with writing(lbl_path):
+        Image.fromarray(label).save(lbl_path, format="PNG")
 
 
 def write_dataset(world: Path, ds: MiniDataset, size: WorldSize, seed: int, index: int) -> None:
@@ -72,6 +75,8 @@ def generate_world(world: Path, seed: int = 0, size: WorldSize = WorldSize(),
     sizes, classes) decides whether a cached world can be reused. A dataset's images depend
     only on the seed and its place in ``ALL_DATASETS``, not on which others are written.
     """
+    if seed < 0:  # numpy's generators take non-negative seeds only
+        raise ConfigError(f"mini world --seed={seed}: expected a non-negative integer")
     unknown = [n for n in names if n not in ALL_DATASETS]
     if unknown or not names:
         raise ValueError(f"mini datasets {unknown or list(names)}: expected some of {', '.join(ALL_DATASETS)}")

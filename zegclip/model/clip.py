@@ -9,13 +9,14 @@ pickle: :func:`convert_openai_archive` turns it into a safetensors file once.
 from __future__ import annotations
 
 import os
+import pickle
 import zipfile
 from pathlib import Path
 import open_clip
 import torch
 from torch import nn
 
-from zegclip.errors import ZegclipError
+from zegclip.errors import ZegclipError, refused_import
 from zegclip.config import ClipConfig, ConfigError
 from zegclip.io import atomic_path
 
@@ -67,8 +68,17 @@ def build_clip(cfg: ClipConfig) -> nn.Module:
         _check_weights_file(path)
         try:
             return open_clip.create_model(cfg.model, pretrained=str(path), weights_only=True)
-        except (RuntimeError, OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-            raise WeightsError(f"could not load CLIP weights {path} into {cfg.model}: {err}") from err
+        except pickle.UnpicklingError as err:
+            imported = refused_import(err)
+            raise WeightsError(f"refused CLIP weights {path}: " + (
+                f"it would import {imported}; only tensors are ever loaded (weights_only=True), expected a "
+                f"state dict or a .safetensors file" if imported else
+                "not a torch state dict (truncated, or another kind of file)")) from None
+        # garbage breaks torch's weights-only unpickler in many ways (as for checkpoints)
+        except (RuntimeError, OSError, ValueError, KeyError, IndexError, TypeError, AttributeError, EOFError,
+                zipfile.BadZipFile) as err:
+            text = " ".join(str(err).split())[:300] if "weights_only" not in str(err) else type(err).__name__
+            raise WeightsError(f"could not load CLIP weights {path} into {cfg.model}: {text}") from None
     if pretrained is not None:
         tags = open_clip.list_pretrained_tags_by_model(cfg.model)
         if pretrained not in tags:

@@ -34,8 +34,9 @@ def predict_labels(logits: Tensor, cfg: ModelConfig, seen: Optional[Tensor] = No
     return calibrated_scores(logits, cfg, seen).argmax(dim=1)
 
 
-def _starts(size: int, crop: int, stride: int) -> list[int]:
-    """Window starts covering ``size``; the last window is shifted back to end at the border."""
+def window_starts(size: int, crop: int, stride: int) -> list[int]:
+    """Window starts along a side of ``size`` pixels; the last window is shifted back to end at
+    the border. With ``stride <= crop`` (the config's rule) they cover every pixel."""
     n = max(size - crop + stride - 1, 0) // stride + 1
     return sorted({max(min(i * stride, size - crop), 0) for i in range(n)})
 
@@ -48,8 +49,8 @@ def slide_average(window_fn: Callable[[Tensor], Tensor], images: Tensor, crop: i
     B, _, H, W = images.shape
     total: Optional[Tensor] = None
     count = images.new_zeros(1, 1, H, W)
-    for y in _starts(H, crop, stride):
-        for x in _starts(W, crop, stride):
+    for y in window_starts(H, crop, stride):
+        for x in window_starts(W, crop, stride):
             window = images[:, :, y:y + crop, x:x + crop]
             h, w = window.shape[-2:]
             window = F.pad(window, (0, crop - w, 0, crop - h)) if (h, w) != (crop, crop) else window
@@ -58,6 +59,8 @@ def slide_average(window_fn: Callable[[Tensor], Tensor], images: Tensor, crop: i
                 total = images.new_zeros(B, out.shape[1], H, W, dtype=out.dtype)
             total[:, :, y:y + h, x:x + w] += out
             count[:, :, y:y + h, x:x + w] += 1
+    if not bool(count.all()):  # never let a pixel without a window become a NaN score, then a label
+        raise ValueError(f"slide windows of {crop} at stride {stride} leave pixels of a {H}x{W} image uncovered")
     return total / count
 
 

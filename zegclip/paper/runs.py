@@ -16,6 +16,7 @@ import yaml
 
 from zegclip.catalog.benchmarks import CUSTOM_PREFIX
 from zegclip.config import ConfigError, RunConfig, load_preset, run_config
+from zegclip.data.custom import load_description
 
 REPORTED = Path(__file__).with_name("reported.yaml")
 SCALES = ("mini", "paper")
@@ -199,6 +200,16 @@ def check_extra_sets(runs: Iterable[Run], scale: str, extra: List[str]) -> None:
             run.config(scale, extra)
     except ConfigError as err:
         raise ConfigError(f"workflow config extra_sets {extra}: {err}") from None
+
+
+def check_user_datasets(users: Iterable[UserDataset]) -> None:
+    """Load each user dataset's description (typed, its palette and classes checked): a missing
+    or invalid one is one error naming it when the workflow starts, not in every job."""
+    for user in users:
+        try:
+            load_description(CUSTOM_PREFIX + user.description)
+        except ConfigError as err:
+            raise ConfigError(f"workflow config datasets.{user.name}: {err}") from None
 
 
 def runs_for(tables: Tuple[str, ...], scale: str) -> Dict[str, Run]:

@@ -15,8 +15,10 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from zegclip.config import ConfigError  # noqa: E402
 from zegclip.report.curves import collect_curves  # noqa: E402
 from zegclip.io import atomic_path  # noqa: E402
 from zegclip.paper.runs import FIGURE_TABLES, FIGURES, figure_rows  # noqa: E402
@@ -99,6 +101,14 @@ def draw(name: str, root: Path, scale: str, seeds: Sequence[int]) -> plt.Figure:
         raise KeyError(f"unknown figure {name!r}; expected one of {', '.join(FIGURES)}")
     fig.tight_layout()
     return fig
+
+
+def check_figure_path(out: Path) -> None:
+    """A figure file's suffix must name a format matplotlib writes; checked before any drawing."""
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if Path(out).suffix.lstrip(".").lower() not in formats:
+        raise ConfigError(f"--out {out}: expected a figure file ending in one of "
+                          f"{', '.join('.' + f for f in formats)} (the format comes from the suffix)")
 
 
 def save_figure(fig: plt.Figure, out: Path) -> None:

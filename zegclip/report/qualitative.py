@@ -23,7 +23,7 @@ from zegclip.data.transforms import eval_transform  # noqa: E402
 from zegclip.engine.evaluate import load_trained, predict_scores, seen_mask  # noqa: E402
 from zegclip.engine.runtime import resolve_device  # noqa: E402
 from zegclip.engine.segment import checkpoint_file, palette  # noqa: E402
-from zegclip.report.figures import save_figure  # noqa: E402
+from zegclip.report.figures import check_figure_path, save_figure  # noqa: E402
 
 
 def pick_images(dataset: SegmentationDataset, count: int) -> List[int]:
@@ -102,6 +102,7 @@ def draw_qualitative(dataset: SegmentationDataset, runs: Dict[str, Path], count:
 
 def write_qualitative(dataset: str, root: Path, runs: Dict[str, Path], out: Path, count: int = 6) -> int:
     """Draw the figure for a dataset's validation split and save it (format by ``out``'s suffix)."""
+    check_figure_path(out)
     ds = SegmentationDataset(dataset, root, "val")
     save_figure(draw_qualitative(ds, runs, count), out)
     return min(count, len(ds))
