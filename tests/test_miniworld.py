@@ -120,3 +120,63 @@ def test_a_variant_is_written_beside_nothing_else_and_leaves_default_datasets_un
     assert set(np.unique(ds.load(0)[1]).tolist()) - {255}
     with pytest.raises(ValueError, match="mini_voc_nope"):
         generate_world(tmp_path / "bad", names=("mini_voc_nope",))
+
+
+def test_single_class_images_come_with_their_labels_and_the_same_random_draws():
+    from zegclip.miniworld.render import render_single, render_single_labelled
+
+    for name in ("red striped", "sky", "blue dotted"):
+        a, b = np.random.default_rng(5), np.random.default_rng(5)
+        image, shown, label = render_single_labelled(name, a)
+        assert np.array_equal(image, render_single(name, b)) and a.random() == b.random()
+        assert shown[0] == name and label.shape == image.shape[:2]
+        assert set(np.unique(label)) <= {-1, 0, 1} and (label == 0).any()
+        if name == "sky":
+            assert shown == ["sky"] and (label == 0).all()
+
+
+def test_patch_targets_take_a_patch_s_majority_class_and_ignore_the_rest():
+    from zegclip.miniworld.pretrain import patch_targets
+
+    labels = torch.full((1, 8, 8), -1)
+    labels[0, :4, :4] = 2  # patch 0: class 2 whole
+    labels[0, :4, 4:6] = 1  # patch 1: half class 1, half none: no majority
+    labels[0, 4:, :3] = 0  # patch 2: 12 of 16 pixels class 0
+    assert patch_targets(labels, 4, num_classes=3).tolist() == [[2, -100, 0, -100]]
+
+
+def test_patch_level_pretraining_trains_and_its_readouts_score_the_val_split(world, tmp_path, capsys):
+    """The dense option pretrains (deterministically) and the readout command scores it; the
+    readout's own forward pass gives open_clip's pooled embedding and projected patch tokens."""
+    from zegclip.miniworld.readout import readout_features
+
+    cfg = PretrainConfig(steps=2, batch=8, warmup=1, eval_per_class=1, dense_weight=1.0)
+    pretrain_mini_clip(tmp_path / "d.safetensors", cfg)
+    assert json.loads((tmp_path / "d.json").read_text())["config"]["dense_weight"] == 1.0
+    out = tmp_path / "readout.json"
+    assert main(["mini", "readout", "--clip", str(tmp_path / "d.safetensors"), "--world", str(world),
+                 "--dataset", "mini_voc", "--output", str(out)]) == 0
+    scores = json.loads(out.read_text())["readouts"]
+    assert set(scores) == {"patch", "value", "image"}
+    assert all(0 <= s["pAcc"] <= 100 and 0 <= s["mIoU_U"] <= 100 for s in scores.values())
+
+    import open_clip
+    import torch.nn.functional as F
+
+    clip = open_clip.create_model("ZegCLIP-Mini").eval()
+    images = torch.randn(2, 3, 32, 32)
+    feats = readout_features(clip.visual, images)
+    clip.visual.output_tokens = True
+    with torch.no_grad():
+        pooled, tokens = clip.visual(images)
+    patches = F.normalize(tokens @ clip.visual.proj, dim=-1).transpose(1, 2).reshape(2, -1, 8, 8)
+    assert torch.allclose(feats["patch"], patches, atol=1e-5)
+    assert torch.allclose(feats["image"][:, :, 0, 0], F.normalize(pooled, dim=-1), atol=1e-5)
+    assert feats["value"].shape == feats["patch"].shape
+
+
+def test_a_negative_dense_weight_is_refused():
+    from zegclip.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--dense-weight=-1"):
+        PretrainConfig(dense_weight=-1.0)

@@ -198,29 +198,76 @@ def _write_curves(root, seeds, rising, datasets=("voc", "coco")):
             path.write_text(json.dumps({"metrics": metrics, "curve": curve}))
 
 
-def test_rows_still_learning_in_the_last_quarter_are_marked_unconverged(tmp_path):
-    import pandas as pd
-
+def test_the_last_quarter_gain_describes_each_curve(tmp_path):
     from zegclip.report.curves import collect_curves, last_quarter_gain
 
     root = tmp_path / "results"
     _write_curves(root, [0, 1], rising={"fix"})
     gains = last_quarter_gain(collect_curves("table5", root, "mini", [0, 1]))
     fix = gains[(gains["row"] == "fix") & (gains["dataset"] == "voc")].iloc[0]
-    assert fix["seen_gain_last_quarter"] == pytest.approx(7.5) and not fix["converged"]
-    assert gains[gains["row"] != "fix"]["converged"].all()
-    out = tmp_path / "t5.md"
-    assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 0
+    assert fix["seen_gain_last_quarter"] == pytest.approx(7.5)
+    assert (gains[gains["row"] != "fix"]["seen_gain_last_quarter"].abs() < 1).all()
+
+
+def _write_budgets(root, changes, seed=0):
+    """Table 5 results at T and at 2T (seed ``seed``): 2T adds ``changes[(row, dataset)]`` =
+    (seen, hIoU) points, nothing elsewhere. The row ft_nel_rd learns almost nothing."""
+    from dataclasses import replace
+
+    for row in table_rows("table5"):
+        seen = 3.0 if row.key == "ft_nel_rd" else 40.0 + len(row.key)
+        for run, (ds, dh) in ((row.run, (0.0, 0.0)), (replace(row.run, budget=2), changes.get((row.key, row.dataset),
+                                                                                               (0.0, 0.0)))):
+            path = result_path(root, "mini", run.key("mini"), seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"metrics": {"pAcc": 50.0, "mIoU_S": seen + ds, "mIoU_U": 20.0,
+                                                    "hIoU": 26.0 + dh}}))
+
+
+def test_budget_doubling_judges_each_row_and_flags_collapse(tmp_path, monkeypatch):
+    import zegclip.report.convergence as conv
+
+    root = tmp_path / "results"
+    _write_budgets(root, {("fix", "voc"): (1.0, 0.0), ("dpt", "coco"): (0.5, -1.5), ("ft", "voc"): (-0.9, 1.4)})
+    monkeypatch.setattr(conv, "reference_path", lambda table, world: tmp_path / f"ref_{table}_{world}.csv")
+    out = tmp_path / "convergence_table5.md"
+    assert main(["convergence", "--results", str(root), "--world-seed", "3", "--out", str(out),
+                 "--write-reference"]) == 0
+    frame = pd.read_csv(tmp_path / "ref_table5_3.csv")
+    verdict = {(r, d): c for r, d, c in zip(frame["row"], frame["dataset"], frame["converged"])}
+    assert not verdict[("fix", "voc")] and not verdict[("dpt", "coco")]  # 1 point of seen; 1.5 of hIoU
+    assert verdict[("ft", "voc")] and verdict[("fix", "coco")] and sum(verdict.values()) == 22
+    assert frame["collapsed"].tolist().count(True) == 2 and set(frame.loc[frame["collapsed"], "row"]) == {"ft_nel_rd"}
+    assert set(frame["iters"]) == {600} and set(frame["iters_2T"]) == {1200} and set(frame["world_seed"]) == {3}
     md = out.read_text()
-    marked = [line.split("|")[1].strip() for line in md.splitlines() if line.startswith("|") and "†" in line]
-    assert marked == ["Baseline-Fix †"]  # on both datasets
-    assert "Note: † not converged" in md
+    assert "22 of 24 rows converged" in md and "| Baseline-Fix " in md and "43.0 → 44.0" in md  # fix on VOC
+    assert (root / "mini" / "tables" / "convergence_table5.csv").is_file()
+
+    # the rendered table marks the rows the committed verdict of its world calls unconverged
+    _write_results(root, "table5", seeds=[0])
+    t5 = tmp_path / "t5.md"
+    assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "--world-seed", "3",
+                 "--out", str(t5)]) == 0
+    marked = [line.split("|")[1].strip() for line in t5.read_text().splitlines() if "†" in line and "|" in line]
+    assert marked == ["Baseline-Fix † (VOC)", "Baseline-DPT † (COCO-Stuff)"]
+    assert "committed verdict of world seed 3" in t5.read_text()
     csv = pd.read_csv(root / "mini" / "tables" / "table5.csv")
-    assert set(csv.loc[csv["row"] == "fix", "converged"]) == {False}
-    _write_curves(root, [0, 1], rising={"fix"}, datasets=("coco",))
-    assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 0
-    marked = [line.split("|")[1].strip() for line in out.read_text().splitlines() if "†" in line and "|" in line]
-    assert marked == ["Baseline-Fix † (COCO-Stuff)"]  # only the dataset whose run is still learning
+    assert set(csv.loc[(csv["row"] == "fix") & (csv["dataset"] == "voc"), "converged"]) == {False}
+    # another world, or verdicts of other budgets, mark nothing
+    assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "--world-seed", "4",
+                 "--out", str(t5)]) == 0
+    assert "†" not in t5.read_text()
+    frame.assign(iters=300).to_csv(tmp_path / "ref_table5_3.csv", index=False)
+    assert main(["report", "--table", "table5", "--results", str(root), "--seeds", "0", "--world-seed", "3",
+                 "--out", str(t5)]) == 0
+    assert "†" not in t5.read_text()
+
+
+def test_budget_doubling_without_the_2t_runs_names_the_missing_result(tmp_path, capsys):
+    _write_results(tmp_path / "results", "table5", seeds=[0])
+    out = tmp_path / "c.md"
+    assert main(["convergence", "--results", str(tmp_path / "results"), "--out", str(out)]) == 2
+    assert "-x2/seed0/results.json" in capsys.readouterr().err and not out.exists()
 
 
 def test_tables_without_curves_mark_nothing(tmp_path):

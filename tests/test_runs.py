@@ -55,3 +55,21 @@ def test_runs_command_lists_each_run_once(capsys):
     lines = capsys.readouterr().out.strip().splitlines()[1:]
     keys = [line.split("\t")[0] for line in lines]
     assert len(keys) == len(set(keys)) == 24 + 7  # Table 8's 1->12 row is Table 5's ZegCLIP VOC run
+
+
+def test_a_doubled_budget_is_its_own_run_with_the_schedule_stretched():
+    from dataclasses import replace
+
+    from zegclip.paper.runs import doubled_runs
+
+    base = Run("voc", encoder="fix", loss="ce", query="t")
+    twin = replace(base, budget=2)
+    assert twin.key("mini") == base.key("mini") + "-x2"
+    t, t2 = base.config("mini").train, twin.config("mini").train
+    assert (t2.iters, t2.warmup_iters, t2.eval_every, t2.checkpoint_every) == (
+        2 * t.iters, 2 * t.warmup_iters, 2 * t.eval_every, 2 * t.checkpoint_every)
+    assert twin.config("mini").model == base.config("mini").model and t2.lr == t.lr
+    smoke = ["train.iters=20", "train.eval_every=5"]  # the workflow's extra_sets come first, then the stretch
+    assert twin.config("mini", smoke).train.iters == 40 and twin.config("mini", smoke).train.eval_every == 10
+    twins = doubled_runs("table5", "mini")
+    assert len(twins) == 24 and all(k.endswith("-x2") for k in twins)

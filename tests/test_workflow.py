@@ -49,6 +49,15 @@ def test_dry_run_plans_every_table5_run_once_per_seed(tmp_path):
     assert len(planned) == len(set(planned)) == 48
 
 
+def test_the_convergence_report_trains_every_table5_row_at_t_and_2t_with_seed_0(tmp_path):
+    out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/convergence_table5.md", "--config",
+                     "mini={world_seed: 1}", f"results={tmp_path}/results", f"reports={tmp_path}/reports")
+    planned = re.findall(r"output: \S+/runs/([^/]+)/seed(\d)/results.json", out)
+    assert len(planned) == 48 and {s for _, s in planned} == {"0"}
+    assert sum(run.endswith("-x2") for run, _ in planned) == 24
+    assert "train.iters=1200" in out and "--world-seed 1" in out
+
+
 def test_a_users_dataset_gets_table5s_runs_on_its_description(tmp_path):
     out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/mine/table5.md", "--config", "seeds=1",
                      "datasets={mine: {description: docs/examples/dataset.yaml}}", f"results={tmp_path}/results",

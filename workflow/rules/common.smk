@@ -5,9 +5,9 @@ from pathlib import Path
 
 from zegclip.config.world import MINI_CLIP_FILE, dataset_root
 from zegclip.paper import layout
-from zegclip.paper.runs import (FIGURES, QUALITATIVE_DATASETS, TRAINED_TABLES, USER_TABLES, UserDataset,
-                                check_extra_sets, check_user_datasets, figure_rows, figures_for, qualitative_runs,
-                                runs_for, table_rows, user_rows)
+from zegclip.paper.runs import (CONVERGENCE_TABLES, FIGURES, QUALITATIVE_DATASETS, TRAINED_TABLES, USER_TABLES,
+                                UserDataset, check_extra_sets, check_user_datasets, doubled_runs, figure_rows,
+                                figures_for, qualitative_runs, runs_for, table_rows, user_rows)
 
 SCALE = config["scale"]
 DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
@@ -15,6 +15,9 @@ SEEDS = list(range(config.get("seeds") or DEFAULT_SEEDS[SCALE]))
 LAYOUT = layout.Layout(config["results"], SCALE)  # every results path: zegclip/paper/layout.py
 RESULTS = LAYOUT.base  # logs and benchmarks go beside the results
 RUNS = runs_for(TRAINED_TABLES, SCALE)
+# the budget-doubling rule's 2T twins (reports/convergence_table5.md), trained only when asked for
+for _table in CONVERGENCE_TABLES:
+    RUNS.update(doubled_runs(_table, SCALE))
 # your own datasets (config `datasets:`): Table 5's rows on each, trained like the paper's
 USER_DATASETS = {name: UserDataset(name, d["description"], d.get("preset")) for name, d in config["datasets"].items()}
 for _user in USER_DATASETS.values():
@@ -51,6 +54,12 @@ def table_inputs(table):
             else:
                 out.append(run_result(key, seed))
     return out
+
+
+def convergence_inputs(wildcards):
+    """Seed 0's results of a table's rows at their budget T and at 2T."""
+    keys = [r.run.key(SCALE) for r in table_rows(wildcards.table, SCALE) if not r.target]
+    return [run_result(key, 0) for key in keys] + [run_result(key, 0) for key in doubled_runs(wildcards.table, SCALE)]
 
 
 def figure_inputs(figure):
@@ -90,7 +99,7 @@ def run_overrides(wildcards):
     run = RUNS[wildcards.run]
     root = data_root(run.dataset)
     sets = run.overrides(SCALE) + [f"train.seed={wildcards.seed}"] + ([f"data.root={root}"] if root else [])
-    sets += config["extra_sets"]
+    sets += config["extra_sets"] + run.budget_overrides(SCALE, config["extra_sets"])
     if SCALE == "mini":
         sets.append(f"model.clip.pretrained={MINI_CLIP}")
     else:

@@ -16,9 +16,32 @@ rule render_table:
         seeds=" ".join(map(str, SEEDS)),
         scale=SCALE,
         results=lambda wc, output: layout.results_root(output.csv, layout.TABLE),
+        world_seed=config["mini"]["world_seed"],  # whose committed convergence verdicts mark the rows
     shell:
         "zegclip report --table {wildcards.table} --scale {params.scale} --results {params.results} "
-        "--seeds {params.seeds} --out {output.md} > {log} 2>&1"
+        "--seeds {params.seeds} --world-seed {params.world_seed} --out {output.md} > {log} 2>&1"
+
+
+rule render_convergence:
+    """The budget-doubling rule: every row of the table trained for T and for 2T (seed 0)."""
+    input:
+        convergence_inputs,
+    output:
+        md=f"{config['reports']}/convergence_{{table}}.md",
+        csv=LAYOUT.text(layout.TABLE, table="convergence_{table}"),
+    log:
+        f"{RESULTS}/logs/render_convergence/{{table}}.log",
+    conda:
+        "../../env/zegclip.yaml"
+    wildcard_constraints:
+        table="|".join(CONVERGENCE_TABLES),
+    params:
+        scale=SCALE,
+        results=lambda wc, output: layout.results_root(output.csv, layout.TABLE),
+        world_seed=config["mini"]["world_seed"],
+    shell:
+        "zegclip convergence --table {wildcards.table} --scale {params.scale} --results {params.results} "
+        "--seed 0 --world-seed {params.world_seed} --out {output.md} > {log} 2>&1"
 
 
 rule render_claims:

@@ -20,7 +20,8 @@ def cmd_mini_clip(args: argparse.Namespace) -> int:
     from zegclip.config.world import PretrainConfig
     from zegclip.miniworld.pretrain import pretrain_mini_clip
 
-    report = pretrain_mini_clip(Path(args.out), PretrainConfig(steps=args.steps, batch=args.batch, seed=args.seed))
+    report = pretrain_mini_clip(Path(args.out), PretrainConfig(steps=args.steps, batch=args.batch, seed=args.seed,
+                                                                 dense_weight=args.dense_weight))
     print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
           f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
           f"{report['wall_time_s']:.0f} s, {report['threads']} threads, {report['cores_busy']:.1f} cores busy on average")
@@ -32,6 +33,16 @@ def cmd_mini_references(args: argparse.Namespace) -> int:
 
     scores = write_references(Path(args.world), args.dataset, Path(args.output))
     print(" | ".join(f"{k}: mIoU(U) {v['mIoU_U']:.1f}" for k, v in scores.items()))
+    return 0
+
+
+def cmd_mini_readout(args: argparse.Namespace) -> int:
+    from zegclip.config.world import dataset_root
+    from zegclip.miniworld.readout import write_readout
+
+    scores = write_readout(Path(args.clip), args.dataset, dataset_root(Path(args.world), args.dataset),
+                           Path(args.output) if args.output else None)
+    print(" | ".join(f"{k}: pAcc {v['pAcc']:.1f} mIoU {v['mIoU']:.1f} mIoU(U) {v['mIoU_U']:.1f}" for k, v in scores.items()))
     return 0
 
 
@@ -65,6 +76,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mc.add_argument("--steps", type=int, default=PretrainConfig.steps)
     mc.add_argument("--batch", type=int, default=PretrainConfig.batch)
     mc.add_argument("--seed", type=int, default=PretrainConfig.seed)
+    mc.add_argument("--dense-weight", type=float, default=PretrainConfig.dense_weight,
+                    help="weight of a patch-level loss naming each patch token's own class (default "
+                         f"{PretrainConfig.dense_weight}: image-level contrastive pretraining only)")
     mc.set_defaults(func=cmd_mini_clip)
     mr = mini_sub.add_parser("references", help="uniform-chance and attribute-only scores of a mini dataset",
                              description="Score uniform random labels and attribute-only oracles on a mini "
@@ -73,3 +87,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mr.add_argument("--dataset", required=True, choices=tuple(ALL_DATASETS))
     mr.add_argument("--output", required=True)
     mr.set_defaults(func=cmd_mini_references)
+    ro = mini_sub.add_parser("readout", help="training-free readouts of a tiny CLIP on a mini dataset's val split",
+                             description="Label each pixel with the class whose text embedding is nearest to the "
+                                         "tiny CLIP's patch token (patch), its last block's value path (value, as "
+                                         "MaskCLIP), or the image's pooled embedding (image), and score it: how much "
+                                         "of the segmentation the tower carries before any ZegCLIP training.")
+    ro.add_argument("--clip", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}", help="the tiny CLIP weights (safetensors)")
+    ro.add_argument("--world", default=WORLD_DIR)
+    ro.add_argument("--dataset", required=True, choices=tuple(ALL_DATASETS))
+    ro.add_argument("--output", help="also write the scores to this JSON file")
+    ro.set_defaults(func=cmd_mini_readout)

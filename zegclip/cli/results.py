@@ -19,7 +19,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from zegclip.report.aggregate import write_table
 
     user = UserDataset(*args.custom, preset=args.preset) if args.custom else None
-    paths, rows = write_table(args.table, Path(args.results), args.scale, args.seeds, Path(args.out), user)
+    paths, rows = write_table(args.table, Path(args.results), args.scale, args.seeds, Path(args.out), user,
+                              args.world_seed)
     print(f"{', '.join(map(str, paths[:-1]))} and {paths[-1]}: {rows} rows, {len(args.seeds)} seed(s)")
     return 0
 
@@ -59,6 +60,16 @@ def labelled_pair(form: str):
     return parse
 
 
+def cmd_convergence(args: argparse.Namespace) -> int:
+    from zegclip.report.convergence import write_convergence
+
+    paths, frame = write_convergence(args.table, Path(args.results), args.scale, args.seed, args.world_seed,
+                                     Path(args.out), args.write_reference)
+    print(f"{', '.join(map(str, paths))}: {int(frame['converged'].sum())} of {len(frame)} rows converged, "
+          f"{int(frame['collapsed'].sum())} collapsed")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from zegclip.report.check import GOLDEN, run_check, write_golden
 
@@ -73,6 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from zegclip.config.world import WORLD_SEED
     from zegclip.paper.runs import FIGURES, SCALES, TRAINED_TABLES
 
     tables = [t for t in TRAINED_TABLES if t != "tokens"]
@@ -97,7 +109,26 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help="the table's rows on your own dataset (a workflow datasets: entry): its name and "
                           "description file; no paper numbers")
     rep.add_argument("--preset", help="with --custom: the recipe its runs used (default: VOC's at the scale)")
+    rep.add_argument("--world-seed", type=int, default=WORLD_SEED,
+                     help=f"mini scale: the world the results come from; rows its committed convergence verdicts "
+                          f"call unconverged are marked (default {WORLD_SEED})")
     rep.set_defaults(func=cmd_report)
+
+    cv = sub.add_parser("convergence", help="the budget-doubling convergence rule on a table's rows",
+                        description="Compare each row trained for its budget T with the same row trained for 2T "
+                                    "(RUN-x2 in the results tree: snakemake reports/convergence_table5.md trains "
+                                    "both): T has converged when 2T changes seen mIoU by less than 1 point and hIoU "
+                                    "by less than 1.5. Also flags rows whose seen mIoU is below 40%% of the best "
+                                    "row's (collapsed). Writes OUT and RESULTS/SCALE/tables/convergence_TABLE.csv.")
+    cv.add_argument("--table", default="table5", choices=["table5"])
+    add_results_args(cv, seeds=False)
+    cv.add_argument("--seed", type=int, default=0, help="the training seed both budgets were run with (default 0)")
+    cv.add_argument("--world-seed", type=int, default=WORLD_SEED, help=f"mini scale: the world (default {WORLD_SEED})")
+    cv.add_argument("--out", required=True, help="the Markdown file, e.g. reports/convergence_table5.md")
+    cv.add_argument("--write-reference", action="store_true",
+                    help="also commit the verdicts as this world's reference (zegclip/paper/convergence_TABLE_mini_"
+                         "worldN.csv), which marks the rendered table's unconverged rows")
+    cv.set_defaults(func=cmd_convergence)
 
     cl = sub.add_parser("claims", help="test the paper's Table 5 claims on our runs, seed by seed",
                         description="Each claim of the paper's Table 5 (DPT beats Fix and FT on unseen classes, NEL "

@@ -45,12 +45,17 @@ class PretrainConfig:
     warmup: Optional[int] = None  # None: a fifth of the steps, at most 100
     seed: int = 0
     eval_per_class: int = 20  # held-out single-class images per class for zero-shot accuracy
+    # > 0: also train each patch token (through ln_post and proj) to name its own patch's class
+    # against every class name, with this weight: patch tokens that read like web CLIP's
+    dense_weight: float = 0.0
 
     def __post_init__(self) -> None:
         _at_least("mini clip --steps", self.steps, 1)
         _at_least("mini clip --batch", self.batch, 2)  # a contrastive batch needs negatives
         _at_least("mini clip eval_per_class", self.eval_per_class, 1)
         _at_least("mini clip --seed", self.seed, 0)
+        if not self.dense_weight >= 0:
+            raise ConfigError(f"mini clip --dense-weight={self.dense_weight!r}: expected a non-negative number")
 
     @property
     def warmup_steps(self) -> int:

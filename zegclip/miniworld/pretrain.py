@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
 import numpy as np
 import open_clip
@@ -25,7 +25,7 @@ from zegclip.config import AugmentConfig
 from zegclip.config.world import PretrainConfig
 from zegclip.data.transforms import normalize
 from zegclip.io import atomic_path, write_json
-from zegclip.miniworld.render import render_single
+from zegclip.miniworld.render import render_single_labelled
 from zegclip.catalog.miniworld import all_classes
 from zegclip.model.text import MULTIPLE_TEMPLATES, encode_class_names
 
@@ -36,8 +36,43 @@ CAPTION_TEMPLATES = ("a photo of a {}.", "a {} in the scene.", "there is a {} in
 
 def _images(names, rng: np.random.Generator) -> torch.Tensor:
     """Normalised (B, 3, 32, 32) images, with the published ImageNet mean/std."""
-    batch = np.stack([render_single(n, rng) for n in names]).astype(np.float32)
-    return normalize(torch.from_numpy(batch).permute(0, 3, 1, 2), AugmentConfig())  # (B, 3, H, W)
+    return _labelled_images(names, rng, {})[0]
+
+
+def _labelled_images(names, rng: np.random.Generator, class_ids: Dict[str, int]
+                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Normalised (B, 3, H, W) images and (B, H, W) class ids per pixel (-1: a grey background)."""
+    rendered = [render_single_labelled(n, rng) for n in names]
+    batch = np.stack([image for image, _, _ in rendered]).astype(np.float32)
+    # index -1 of each lookup is the grey background's -1
+    labels = np.stack([np.array([class_ids.get(c, -1) for c in shown] + [-1])[lb] for _, shown, lb in rendered])
+    images = normalize(torch.from_numpy(batch).permute(0, 3, 1, 2), AugmentConfig())  # (B, 3, H, W)
+    return images, torch.from_numpy(labels)
+
+
+def patch_targets(labels: torch.Tensor, patch: int, num_classes: int) -> torch.Tensor:
+    """(B, H, W) class ids (-1: none) -> (B, g*g) each patch's class where one covers more than
+    half of it, else -100 (ignored)."""
+    onehot = F.one_hot(labels.clamp(min=-1) + 1, num_classes + 1).permute(0, 3, 1, 2).float()  # (B, 1+C, H, W)
+    share, cls = F.avg_pool2d(onehot, patch).flatten(2).max(dim=1)  # (B, g*g)
+    return torch.where((share > 0.5) & (cls > 0), cls - 1, torch.full_like(cls, -100))
+
+
+def dense_loss(model, images: torch.Tensor, labels: torch.Tensor, class_text: torch.Tensor) -> Tuple[torch.Tensor,
+                                                                                                       torch.Tensor]:
+    """(image embeddings (B, E), the patch tokens' cross-entropy against every class's text
+    embedding (C, E)): each patch token, through ln_post and proj as the image embedding is,
+    should name its own patch's class."""
+    visual = model.visual
+    visual.output_tokens = True
+    try:
+        pooled, tokens = visual(images)  # (B, E), (B, g*g, D) after ln_post
+    finally:
+        visual.output_tokens = False
+    patches = F.normalize(tokens @ visual.proj, dim=-1)  # (B, g*g, E)
+    targets = patch_targets(labels, visual.patch_size[0], class_text.shape[0])
+    logits = model.logit_scale.exp().clamp(max=100) * patches @ class_text.T  # (B, g*g, C)
+    return pooled, F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
 
 
 def multi_positive_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -72,6 +107,7 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
     model = open_clip.create_model(MINI_CLIP)
     tokenizer = open_clip.get_tokenizer(MINI_CLIP)
     classes = all_classes()
+    class_ids = {c: i for i, c in enumerate(classes)}
     captions = tokenizer([t.format(c) for c in classes for t in CAPTION_TEMPLATES]).view(
         len(classes), len(CAPTION_TEMPLATES), -1)  # (C, T, L)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
@@ -85,11 +121,18 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
         for g in opt.param_groups:
             g["lr"] = cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         labels = torch.from_numpy(rng.integers(0, len(classes), cfg.batch))
-        images = _images([classes[i] for i in labels], rng)
+        images, pixels = _labelled_images([classes[i] for i in labels], rng, class_ids)
         texts = captions[labels, torch.from_numpy(rng.integers(0, len(CAPTION_TEMPLATES), cfg.batch))]
-        img = F.normalize(model.encode_image(images), dim=-1)
+        if cfg.dense_weight:  # patch tokens named too, against every class's name
+            class_text = F.normalize(model.encode_text(captions[:, 0]), dim=-1)  # (C, E), "a photo of a {}."
+            pooled, dense = dense_loss(model, images, pixels, class_text)
+            img = F.normalize(pooled, dim=-1)
+        else:
+            img = F.normalize(model.encode_image(images), dim=-1)
         txt = F.normalize(model.encode_text(texts), dim=-1)
         loss = multi_positive_loss(model.logit_scale.exp().clamp(max=100) * img @ txt.T, labels)
+        if cfg.dense_weight:
+            loss = loss + cfg.dense_weight * dense
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

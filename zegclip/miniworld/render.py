@@ -94,13 +94,24 @@ def render_scene(ds: MiniDataset, rng: np.random.Generator, size: int = 32,
 
 def render_single(name: str, rng: np.random.Generator, size: int = 32) -> np.ndarray:
     """One class alone: a thing on a grey or stuff background, or a stuff class filling the image."""
+    return render_single_labelled(name, rng, size)[0]
+
+
+def render_single_labelled(name: str, rng: np.random.Generator, size: int = 32) -> Tuple[np.ndarray, List[str], np.ndarray]:
+    """:func:`render_single` with its labels: the image, the class names it shows and an (H, W)
+    index into them per pixel (-1 on a grey background). Draws the same random numbers."""
+    label = np.zeros((size, size), dtype=np.int64)
     if name in STUFF:
         image = stuff_texture(name, size, size, rng)
+        names = [name]
     else:
         background = str(rng.choice([BACKGROUND, *STUFF]))
         image = stuff_texture(background, size, size, rng)
         colour, tex = name.split(" ")
         mask = shape_mask(size, size, rng, size // 3, size // 2 + 2)
         image[mask] = texture(tex, COLOURS[colour], size, size, rng)[mask]
+        names = [name] if background == BACKGROUND else [name, background]
+        label[:] = -1 if background == BACKGROUND else 1
+        label[mask] = 0
     image += rng.normal(0, 5, image.shape)
-    return np.clip(image, 0, 255).round().astype(np.uint8)
+    return np.clip(image, 0, 255).round().astype(np.uint8), names, label

@@ -53,6 +53,7 @@ class Run:
     layers: Tuple[int, int] = (1, 12)
     tokens: Optional[int] = None
     user: Optional["UserDataset"] = None  # a user's dataset: its description and recipe
+    budget: int = 1  # the recipe's schedule stretched this many times (2: the convergence rule's 2T)
 
     def preset(self, scale: str) -> str:
         return self.user.preset_at(scale) if self.user else preset_name(self.dataset, scale)
@@ -66,7 +67,8 @@ class Run:
     def key(self, scale: str) -> str:
         r = self.resolved(scale)
         prompts = f"l{r.layers[0]}_{r.layers[1]}-p{r.tokens}" if r.encoder == "dpt" else "noprompt"
-        return f"{r.dataset}-{r.setting}-{r.encoder}-{r.loss}-{r.query}-{r.templates}-{prompts}"
+        stretched = f"-x{r.budget}" if r.budget != 1 else ""
+        return f"{r.dataset}-{r.setting}-{r.encoder}-{r.loss}-{r.query}-{r.templates}-{prompts}{stretched}"
 
     def parent(self) -> Optional["Run"]:
         """Self-training starts from the inductive run with the same factors."""
@@ -90,8 +92,19 @@ class Run:
         """Self-training: the iteration of the parent's checkpoint this run starts from."""
         return self_training_iters(self.parent().config(scale, extra).train.iters)
 
+    def budget_overrides(self, scale: str, extra: Optional[List[str]] = None) -> List[str]:
+        """``--set`` values after every other (``extra_sets`` included) that stretch the run's
+        schedule ``budget`` times: iterations, warm-up, evaluations and checkpoints alike, so the
+        2T run is the T run with a schedule of the same shape, twice as long."""
+        if self.budget == 1:
+            return []
+        t = replace(self, budget=1).config(scale, extra).train
+        return [f"train.{name}={getattr(t, name) * self.budget}"
+                for name in ("iters", "warmup_iters", "eval_every", "checkpoint_every")]
+
     def config(self, scale: str, extra: Optional[List[str]] = None) -> RunConfig:
-        return run_config(None, self.preset(scale), self.overrides(scale) + (extra or []))
+        return run_config(None, self.preset(scale),
+                          self.overrides(scale) + (extra or []) + self.budget_overrides(scale, extra))
 
 
 @dataclass(frozen=True)
@@ -210,6 +223,15 @@ def check_user_datasets(users: Iterable[UserDataset]) -> None:
             load_description(CUSTOM_PREFIX + user.description)
         except ConfigError as err:
             raise ConfigError(f"workflow config datasets.{user.name}: {err}") from None
+
+
+CONVERGENCE_TABLES = ("table5",)  # tables whose rows the budget-doubling rule judges
+
+
+def doubled_runs(table: str, scale: str) -> Dict[str, Run]:
+    """The 2T twin of every run a table's rows train (``budget=2``), by key."""
+    twins = (replace(row.run, budget=2) for row in table_rows(table, scale) if not row.target)
+    return {run.key(scale): run for run in twins}
 
 
 def runs_for(tables: Tuple[str, ...], scale: str) -> Dict[str, Run]:

@@ -13,8 +13,9 @@ import pandas as pd
 from zegclip.engine.provenance import git_commit
 from zegclip.io import atomic_path
 from zegclip.paper.layout import EFFICIENCY, REFERENCES, TABLE, USER_TABLE, Layout, result_path
-from zegclip.paper.runs import Row, UserDataset, reported, table_rows, user_rows
-from zegclip.report.curves import collect_curves, convergence_note, last_quarter_gain
+from zegclip.paper.runs import CONVERGENCE_TABLES, Row, UserDataset, reported, table_rows, user_rows
+from zegclip.report.convergence import committed_verdicts, convergence_note
+from zegclip.report.curves import collect_curves, last_quarter_gain
 from zegclip.report.render import CELL_NOTE, cell, dataset_name, number, render_latex, render_markdown, view
 from zegclip.report.results import read_json, read_metrics
 
@@ -57,10 +58,14 @@ def summarize(long: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def with_convergence(summary: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
-    """The summary with each row's seen-mIoU gain over the last quarter of training and whether
-    it converged (``zegclip.report.curves``); NaN for rows trained without learning curves."""
-    return summary.merge(last_quarter_gain(curves), on=["row", "dataset"], how="left")
+def with_convergence(summary: pd.DataFrame, curves: pd.DataFrame, verdicts: Optional[pd.DataFrame]) -> pd.DataFrame:
+    """The summary with each row's seen-mIoU gain over the last quarter of training (a
+    description of its curve) and whether it converged by the committed budget-doubling verdict
+    (``zegclip.report.convergence``); NaN where there is no curve or no verdict."""
+    out = summary.merge(last_quarter_gain(curves), on=["row", "dataset"], how="left")
+    if verdicts is None:
+        return out.assign(converged=float("nan"))
+    return out.merge(verdicts, on=["row", "dataset"], how="left")
 
 
 def efficiency_frame(root: Path, scale: str) -> pd.DataFrame:
@@ -103,20 +108,25 @@ def efficiency_view(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(lines)
 
 
-def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None
-                 ) -> Tuple[pd.DataFrame, pd.DataFrame, List[str]]:
+def table_frames(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None,
+                 world_seed: Optional[int] = None) -> Tuple[pd.DataFrame, pd.DataFrame, List[str]]:
     """(summary for the CSV, wide frame to render, notes) of a paper table from the results tree
-    (``rows``: other rows than the paper table's, a user's dataset)."""
+    (``rows``: other rows than the paper table's, a user's dataset; ``world_seed``: the mini-world
+    the results come from, whose committed convergence verdicts mark the rows)."""
     flags = notes(table)
     if table == "table3":  # the efficiency command's JSON, not training runs
         frame = efficiency_frame(root, scale)
         return frame, efficiency_view(frame), ["Each cell: ours with the paper's number in parentheses."] + flags
+    verdicts = committed_verdicts(table, scale, world_seed) if rows is None else None
     summary = with_convergence(summarize(collect(table, root, scale, seeds, rows)),
-                               collect_curves(table, root, scale, seeds, rows))
+                               collect_curves(table, root, scale, seeds, rows), verdicts)
     if summary["paper"].notna().any():
         flags.insert(0, CELL_NOTE)
     if (summary["converged"] == False).any():  # noqa: E712
-        flags.append(convergence_note())
+        flags.append(convergence_note(world_seed))
+    elif scale == "mini" and rows is None and table in CONVERGENCE_TABLES and verdicts is None:
+        flags.append(f"Convergence unknown: no committed budget-doubling verdict for world seed {world_seed} at "
+                     f"these budgets (snakemake reports/convergence_{table}.md measures it).")
     if rows is None:  # the mini datasets' reference scores; a user's dataset has none
         flags += reference_notes(root, scale, list(dict.fromkeys(summary["dataset"])))
     return summary, view(summary), flags
@@ -163,13 +173,13 @@ def reference_notes(root: Path, scale: str, datasets: Sequence[str]) -> List[str
 
 
 def write_table(table: str, results: Path, scale: str, seeds: Sequence[int], out: Path,
-                user: Optional[UserDataset] = None) -> Tuple[List[Path], int]:
+                user: Optional[UserDataset] = None, world_seed: Optional[int] = None) -> Tuple[List[Path], int]:
     """Render ``table`` (with ``user``: its rows on a user's dataset) to ``out`` (Markdown) and
     ``out`` with .tex, and keep its aggregated frame in the results tree; every file written
     atomically. Returns the paths and the row count."""
     head = header(table, scale, seeds, git_commit()[:12], datetime.date.today().isoformat(), user)
     rows = user_rows(table, user, scale) if user else None
-    summary, frame, flags = table_frames(table, results, scale, seeds, rows)
+    summary, frame, flags = table_frames(table, results, scale, seeds, rows, world_seed)
     csv = Layout(results, scale).path(USER_TABLE, dataset=user.name, table=table) if user else \
         Layout(results, scale).path(TABLE, table=table)
     files = {out: render_markdown(frame, head, flags), out.with_suffix(".tex"): render_latex(frame, head, flags),
