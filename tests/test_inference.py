@@ -54,6 +54,21 @@ def test_slide_windows_cover_every_pixel_for_every_crop_stride_and_size_the_conf
             assert accepted or gaps, (crop, stride)  # the refused ones really would leave holes
 
 
+def test_slide_windows_cover_large_images_too():
+    """Random paper-sized settings (crops to 1024, any accepted stride, sides to 4096): the
+    windows, in order, leave no gap between them and reach both borders."""
+    import random
+
+    rng = random.Random(0)
+    for _ in range(3000):
+        crop = rng.randint(1, 1024)
+        stride = rng.randint(1, crop)
+        size = rng.randint(1, 4096)
+        starts = window_starts(size, crop, stride)
+        assert starts[0] == 0 and starts[-1] + crop >= size
+        assert all(b - a <= crop for a, b in zip(starts, starts[1:])), (crop, stride, size)
+
+
 def _accepts(crop, stride):
     try:
         InferenceConfig(crop=crop, stride=stride)
