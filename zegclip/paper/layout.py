@@ -36,6 +36,12 @@ CHECK = "check.txt"
 GOLDEN_MINI = Path(__file__).with_name("golden_mini.csv")
 
 
+def convergence_reference(table: str, world_seed: int) -> Path:
+    """A mini-world's committed budget-doubling verdicts (``zegclip convergence --write-reference``),
+    shipped with the package beside the golden numbers."""
+    return Path(__file__).with_name(f"convergence_{table}_mini_world{world_seed}.csv")
+
+
 class _Wildcards(dict):
     """Format fields not given stay as ``{name}``: Snakemake's wildcards."""
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from zegclip.engine.provenance import git_commit
 from zegclip.io import atomic_path
-from zegclip.paper.layout import TABLE, Layout, result_path
+from zegclip.paper.layout import TABLE, Layout, convergence_reference, result_path
 from zegclip.paper.runs import table_rows
 from zegclip.report.render import dataset_name
 from zegclip.report.results import read_metrics
@@ -36,10 +36,8 @@ COLUMNS = ["table", "row", "label", "dataset", "world_seed", "seed", "iters", "i
 
 
 def reference_path(table: str, world_seed: int) -> Path:
-    """The committed verdicts of a mini-world (``zegclip convergence --write-reference``)."""
-    import zegclip.paper
-
-    return Path(zegclip.paper.__file__).with_name(f"convergence_{table}_mini_world{world_seed}.csv")
+    """The committed verdicts of a mini-world (where: ``zegclip.paper.layout``)."""
+    return convergence_reference(table, world_seed)
 
 
 def convergence_frame(table: str, root: Path, scale: str, seed: int, world_seed: int) -> pd.DataFrame:
