@@ -175,6 +175,25 @@ def test_patch_level_pretraining_trains_and_its_readouts_score_the_val_split(wor
     assert feats["value"].shape == feats["patch"].shape
 
 
+def test_a_16_pixel_tower_pretrains_on_16_pixel_images_and_reads_out_a_16_pixel_world(tmp_path, capsys):
+    """``mini clip --model`` renders at the tower's own input size, and ``mini readout --model``
+    scores a world of that size: a 32-pixel rendering would not even enter the 16-pixel tower."""
+    world = tmp_path / "world16"
+    generate_world(world, seed=1, size=WorldSize(image_size=16, train=4, val=3), names=["mini_voc"])
+    weights = tmp_path / "m16.safetensors"
+    assert main(["mini", "clip", "--model", "ZegCLIP-Mini-16", "--out", str(weights), "--steps", "2",
+                 "--batch", "4", "--dense-weight", "1"]) == 0
+    assert json.loads(weights.with_suffix(".json").read_text())["model"] == "ZegCLIP-Mini-16"
+    out = tmp_path / "readout.json"
+    assert main(["mini", "readout", "--model", "ZegCLIP-Mini-16", "--clip", str(weights), "--world", str(world),
+                 "--dataset", "mini_voc", "--output", str(out)]) == 0
+    assert set(json.loads(out.read_text())["readouts"]) == {"patch", "value", "image"}
+    with pytest.raises(SystemExit):
+        main(["mini", "clip", "--model", "ViT-B-16", "--out", str(tmp_path / "x.safetensors")])
+    assert "invalid choice: 'ViT-B-16'" in capsys.readouterr().err
+    assert not (tmp_path / "x.safetensors").exists()
+
+
 def test_a_negative_dense_weight_is_refused():
     from zegclip.config import ConfigError
 

@@ -1,4 +1,6 @@
 """The ZegCLIP model at tiny size: trainable sets, prompt placement, query formats, encoder quirks."""
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -180,6 +182,42 @@ def test_deep_supervision_adds_every_layer_and_is_off_by_default(tiny_config):
     deep = ZegCLIP(tiny_config(decoder={"deep_supervision": True}))
     terms = deep.loss(deep(torch.randn(1, 3, 64, 64), _text(deep)), labels)
     assert {"layer1.focal", "layer2.dice", "focal"} <= set(terms) and "layer3.focal" not in terms
+
+
+@pytest.mark.parametrize("prior", [0.01, 0.1, 0.5])
+def test_mask_prior_shifts_every_layer_by_its_log_odds_and_adds_no_parameter(tiny_config, prior):
+    torch.manual_seed(0)
+    base = ZegCLIP(tiny_config()).eval()
+    torch.manual_seed(0)
+    shifted = ZegCLIP(tiny_config(decoder={"mask_prior": prior})).eval()
+    assert [p.shape for p in shifted.parameters()] == [p.shape for p in base.parameters()]
+    images, text = torch.randn(2, 3, 64, 64), _text(base)
+    a, b = base(images, text), shifted(images, text)
+    offset = math.log(prior / (1 - prior))
+    for la, lb in zip(a["layer_masks"], b["layer_masks"]):
+        assert torch.allclose(lb - la, torch.full_like(la, offset), atol=1e-5)
+    # at initialisation the attention logits are near 0, so every class's score starts near the prior
+    assert abs(b["masks"].sigmoid().mean().item() - prior) < 0.02
+
+
+def test_mask_prior_leaves_the_softmax_loss_unchanged_and_moves_the_sigmoid_one(tiny_config):
+    labels = torch.randint(0, C, (2, 64, 64))
+    losses = {}
+    for kind in ("ce", "plus"):
+        for prior in (None, 0.1):
+            torch.manual_seed(0)
+            model = ZegCLIP(tiny_config(loss={"kind": kind}, decoder={"mask_prior": prior})).eval()
+            torch.manual_seed(1)
+            out = model(torch.randn(2, 3, 64, 64), _text(model))
+            losses[kind, prior] = sum(model.loss(out, labels).values()).item()
+    assert losses["ce", None] == pytest.approx(losses["ce", 0.1], rel=1e-5)
+    assert losses["plus", 0.1] != pytest.approx(losses["plus", None], rel=0.05)  # scores start near 0.1, not 0.5
+
+
+@pytest.mark.parametrize("prior", [0.0, 1.0, -0.2, 2])
+def test_mask_prior_outside_the_open_unit_interval_is_refused(tiny_config, prior):
+    with pytest.raises(ConfigError, match="model.decoder.mask_prior"):
+        tiny_config(decoder={"mask_prior": prior})
 
 
 def test_published_param_count_adds_the_unused_self_attention(tiny_config):

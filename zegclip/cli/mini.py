@@ -20,7 +20,7 @@ def cmd_mini_clip(args: argparse.Namespace) -> int:
     from zegclip.config.world import PretrainConfig
     from zegclip.miniworld.pretrain import pretrain_mini_clip
 
-    report = pretrain_mini_clip(Path(args.out), PretrainConfig(steps=args.steps, batch=args.batch, seed=args.seed,
+    report = pretrain_mini_clip(Path(args.out), PretrainConfig(model=args.model, steps=args.steps, batch=args.batch, seed=args.seed,
                                                                  dense_weight=args.dense_weight))
     print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
           f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
@@ -41,9 +41,15 @@ def cmd_mini_readout(args: argparse.Namespace) -> int:
     from zegclip.miniworld.readout import write_readout
 
     scores = write_readout(Path(args.clip), args.dataset, dataset_root(Path(args.world), args.dataset),
-                           Path(args.output) if args.output else None)
+                           Path(args.output) if args.output else None, args.model)
     print(" | ".join(f"{k}: pAcc {v['pAcc']:.1f} mIoU {v['mIoU']:.1f} mIoU(U) {v['mIoU_U']:.1f}" for k, v in scores.items()))
     return 0
+
+
+def mini_towers() -> list:
+    """The tiny towers shipped in zegclip/clip_configs (the test tower is for tests only)."""
+    folder = Path(__file__).resolve().parent.parent / "clip_configs"
+    return sorted(p.stem for p in folder.glob("ZegCLIP-Mini*.json"))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +79,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                          "of the world (unseen ones too) and report its zero-shot accuracy on "
                                          "held-out images. Writes OUT (safetensors) and OUT with .json.")
     mc.add_argument("--out", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}")
+    mc.add_argument("--model", default=PretrainConfig.model, choices=mini_towers(),
+                    help=f"the tower, a config in zegclip/clip_configs (default {PretrainConfig.model})")
     mc.add_argument("--steps", type=int, default=PretrainConfig.steps)
     mc.add_argument("--batch", type=int, default=PretrainConfig.batch)
     mc.add_argument("--seed", type=int, default=PretrainConfig.seed)
@@ -94,6 +102,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                          "of the segmentation the tower carries before any ZegCLIP training.")
     ro.add_argument("--clip", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}", help="the tiny CLIP weights (safetensors)")
     ro.add_argument("--world", default=WORLD_DIR)
+    ro.add_argument("--model", default=PretrainConfig.model, choices=mini_towers(),
+                    help=f"the tower the weights are for (default {PretrainConfig.model})")
     ro.add_argument("--dataset", required=True, choices=tuple(ALL_DATASETS))
     ro.add_argument("--output", help="also write the scores to this JSON file")
     ro.set_defaults(func=cmd_mini_readout)

@@ -112,6 +112,10 @@ class DecoderConfig:
     dropout: float = 0.1  # attention, residual and FFN dropout
     query: str = "cat_tmulg_t"  # relationship descriptor, see zegclip.catalog.queries.QUERY_FORMATS
     deep_supervision: bool = False  # published: only the last layer's masks are supervised
+    # Every class's score starts near this probability: log(p / (1 - p)) is added to every mask
+    # logit (focal loss's prior initialisation). None (published): the attention logits alone,
+    # so every score starts at 0.5. A no-op for the softmax loss, which ignores a shared offset.
+    mask_prior: Optional[float] = None
 
     def __post_init__(self) -> None:
         # imported here: the formats' code needs torch, which reading a config (the workflow) does not
@@ -122,6 +126,9 @@ class DecoderConfig:
         _positive("model.decoder.heads", self.heads)
         _positive("model.decoder.ffn_ratio", self.ffn_ratio)
         _rate("model.decoder.dropout", self.dropout)
+        if self.mask_prior is not None and not 0.0 < self.mask_prior < 1.0:
+            raise ConfigError(f"model.decoder.mask_prior={self.mask_prior!r}: expected a probability in (0, 1), "
+                              "or null for none (published)")
 
 
 @dataclass

@@ -38,6 +38,7 @@ class WorldSize:
 class PretrainConfig:
     """The tiny CLIP's contrastive pretraining."""
 
+    model: str = "ZegCLIP-Mini"  # the tower: a config in zegclip/clip_configs
     steps: int = 800
     batch: int = 256
     lr: float = 1e-3

@@ -29,20 +29,24 @@ from zegclip.miniworld.render import render_single_labelled
 from zegclip.catalog.miniworld import all_classes
 from zegclip.model.text import MULTIPLE_TEMPLATES, encode_class_names
 
-MINI_CLIP = "ZegCLIP-Mini"  # zegclip/clip_configs/ZegCLIP-Mini.json
 CAPTION_TEMPLATES = ("a photo of a {}.", "a {} in the scene.", "there is a {} in the scene.",
                      "a photo of the {}.", "this is a {}.", "a {}.")
 
 
-def _images(names, rng: np.random.Generator) -> torch.Tensor:
-    """Normalised (B, 3, 32, 32) images, with the published ImageNet mean/std."""
-    return _labelled_images(names, rng, {})[0]
+def input_size(model) -> int:
+    """The tower's input side (its config's vision image_size): what the pretraining renders at."""
+    return model.visual.image_size[0]
 
 
-def _labelled_images(names, rng: np.random.Generator, class_ids: Dict[str, int]
+def _images(names, rng: np.random.Generator, size: int) -> torch.Tensor:
+    """Normalised (B, 3, size, size) images, with the published ImageNet mean/std."""
+    return _labelled_images(names, rng, {}, size)[0]
+
+
+def _labelled_images(names, rng: np.random.Generator, class_ids: Dict[str, int], size: int
                      ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Normalised (B, 3, H, W) images and (B, H, W) class ids per pixel (-1: a grey background)."""
-    rendered = [render_single_labelled(n, rng) for n in names]
+    rendered = [render_single_labelled(n, rng, size) for n in names]
     batch = np.stack([image for image, _, _ in rendered]).astype(np.float32)
     # index -1 of each lookup is the grey background's -1
     labels = np.stack([np.array([class_ids.get(c, -1) for c in shown] + [-1])[lb] for _, shown, lb in rendered])
@@ -92,7 +96,7 @@ def zero_shot_accuracy(model, tokenizer, per_class: int, seed: int) -> Dict[str,
     rng = np.random.default_rng([seed, 10_000])  # disjoint from the training stream
     per: Dict[str, float] = {}
     for c, name in enumerate(classes):
-        feats = F.normalize(model.encode_image(_images([name] * per_class, rng)), dim=-1)
+        feats = F.normalize(model.encode_image(_images([name] * per_class, rng, input_size(model))), dim=-1)
         per[name] = float(((feats @ text.T).argmax(1) == c).float().mean())
     return per
 
@@ -104,8 +108,8 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
     start, cpu_start = time.time(), time.process_time()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    model = open_clip.create_model(MINI_CLIP)
-    tokenizer = open_clip.get_tokenizer(MINI_CLIP)
+    model = open_clip.create_model(cfg.model)
+    tokenizer = open_clip.get_tokenizer(cfg.model)
     classes = all_classes()
     class_ids = {c: i for i, c in enumerate(classes)}
     captions = tokenizer([t.format(c) for c in classes for t in CAPTION_TEMPLATES]).view(
@@ -121,7 +125,7 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
         for g in opt.param_groups:
             g["lr"] = cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         labels = torch.from_numpy(rng.integers(0, len(classes), cfg.batch))
-        images, pixels = _labelled_images([classes[i] for i in labels], rng, class_ids)
+        images, pixels = _labelled_images([classes[i] for i in labels], rng, class_ids, input_size(model))
         texts = captions[labels, torch.from_numpy(rng.integers(0, len(CAPTION_TEMPLATES), cfg.batch))]
         if cfg.dense_weight:  # patch tokens named too, against every class's name
             class_text = F.normalize(model.encode_text(captions[:, 0]), dim=-1)  # (C, E), "a photo of a {}."
@@ -138,7 +142,7 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
         opt.step()
         bar.set_postfix(loss=f"{loss.item():.3f}")
     per_class = zero_shot_accuracy(model, tokenizer, cfg.eval_per_class, cfg.seed)
-    report = {"model": MINI_CLIP, "config": {**asdict(cfg), "warmup": cfg.warmup_steps}, "zero_shot_accuracy": sum(per_class.values()) / len(per_class),
+    report = {"model": cfg.model, "config": {**asdict(cfg), "warmup": cfg.warmup_steps}, "zero_shot_accuracy": sum(per_class.values()) / len(per_class),
               "zero_shot_accuracy_min": min(per_class.values()), "per_class_accuracy": per_class,
               "wall_time_s": round(time.time() - start, 1), "threads": torch.get_num_threads(),
               # CPU seconds per wall second: about `threads` when every thread had a core; near 1

@@ -6,7 +6,8 @@ between the queries and the patch tokens.
 """
 from __future__ import annotations
 
-from typing import List, Tuple
+import math
+from typing import List, Optional, Tuple
 
 from torch import Tensor, nn
 
@@ -68,10 +69,18 @@ def unused_published_params(dim: int, layers: int) -> int:
     return layers * (4 * dim * dim + 4 * dim + 2 * dim)
 
 
+def prior_offset(mask_prior: Optional[float]) -> float:
+    """The constant added to every mask logit so that a class's score starts at ``mask_prior``
+    (focal loss's prior initialisation, Lin et al. 2017); 0 for None (published)."""
+    return 0.0 if mask_prior is None else math.log(mask_prior / (1.0 - mask_prior))
+
+
 class TextQueryDecoder(nn.Module):
-    def __init__(self, dim: int, layers: int, heads: int, ffn: int, dropout: float) -> None:
+    def __init__(self, dim: int, layers: int, heads: int, ffn: int, dropout: float,
+                 mask_prior: Optional[float] = None) -> None:
         super().__init__()
         self.layers = nn.ModuleList(DecoderLayer(dim, heads, ffn, dropout) for _ in range(layers))
+        self.offset = prior_offset(mask_prior)  # a constant, not a parameter
         self.apply(_init_weights)
 
     def forward(self, queries: Tensor, patches: Tensor, grid: Tuple[int, int]) -> List[Tensor]:
@@ -80,7 +89,7 @@ class TextQueryDecoder(nn.Module):
         q = queries
         for layer in self.layers:
             q, logits = layer(q, patches)
-            masks.append(logits.unflatten(-1, grid))  # (B, C, h, w)
+            masks.append(logits.unflatten(-1, grid) + self.offset if self.offset else logits.unflatten(-1, grid))  # (B, C, h, w)
         return masks
 
 

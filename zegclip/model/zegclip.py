@@ -34,7 +34,7 @@ class ZegCLIP(nn.Module):
         self.query_proj = nn.Linear(query_parts(cfg.decoder.query) * E, E)
         _init_weights(self.query_proj)
         d = cfg.decoder
-        self.decoder = TextQueryDecoder(E, d.layers, d.heads, d.ffn_ratio * E, d.dropout)
+        self.decoder = TextQueryDecoder(E, d.layers, d.heads, d.ffn_ratio * E, d.dropout, d.mask_prior)
         self.upsample = MaskUpsample()  # no parameters
 
         # The text encoder never trains; the image encoder trains only in ``ft`` mode.
