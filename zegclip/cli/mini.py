@@ -20,8 +20,9 @@ def cmd_mini_clip(args: argparse.Namespace) -> int:
     from zegclip.config.world import PretrainConfig
     from zegclip.miniworld.pretrain import pretrain_mini_clip
 
-    report = pretrain_mini_clip(Path(args.out), PretrainConfig(model=args.model, steps=args.steps, batch=args.batch, seed=args.seed,
-                                                                 dense_weight=args.dense_weight))
+    cfg = PretrainConfig(model=args.model, steps=args.steps, batch=args.batch, seed=args.seed,
+                         dense_weight=args.dense_weight)
+    report = pretrain_mini_clip(Path(args.out), cfg)
     print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
           f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
           f"{report['wall_time_s']:.0f} s, {report['threads']} threads, {report['cores_busy']:.1f} cores busy on average")

@@ -89,7 +89,8 @@ class TextQueryDecoder(nn.Module):
         q = queries
         for layer in self.layers:
             q, logits = layer(q, patches)
-            masks.append(logits.unflatten(-1, grid) + self.offset if self.offset else logits.unflatten(-1, grid))  # (B, C, h, w)
+            mask = logits.unflatten(-1, grid)  # (B, C, h, w)
+            masks.append(mask + self.offset if self.offset else mask)  # no op at all when published
         return masks
 
 
