@@ -53,6 +53,19 @@ def test_world_is_deterministic_and_cached(world, tmp_path):
         (different / files[-1]).read_bytes() != (world / files[-1]).read_bytes()
 
 
+def test_more_things_per_scene_put_more_thing_classes_in_each_image(tmp_path):
+    def things_per_image(objects):
+        size = WorldSize(image_size=32, train=2, val=20, objects=objects)
+        manifest = generate_world(tmp_path / f"o{objects[0]}", seed=2, size=size, names=["mini_coco"])
+        assert manifest["size"]["objects"] == list(objects)
+        ds = SegmentationDataset("mini_coco", dataset_root(tmp_path / f"o{objects[0]}", "mini_coco"), "val")
+        stuff = {ds.info.classes.index(s) for s in MINI_DATASETS["mini_coco"].stuff}
+        return np.mean([len(set(np.unique(ds.load(i)[1]).tolist()) - stuff - {255}) for i in range(len(ds))])
+
+    one, four = things_per_image((1, 1)), things_per_image((4, 4))
+    assert 0.9 <= one <= 1.0 and four > 2.5  # later things may hide earlier ones, never add classes
+
+
 @pytest.mark.parametrize("name", sorted(MINI_DATASETS))
 def test_mini_datasets_load_through_the_real_loaders(world, name):
     train = SegmentationDataset(name, dataset_root(world, name), "train")

@@ -9,7 +9,7 @@ def cmd_mini_world(args: argparse.Namespace) -> int:
     from zegclip.config.world import WorldSize
     from zegclip.miniworld.generate import generate_world
 
-    size = WorldSize(image_size=args.image_size, train=args.train, val=args.val)
+    size = WorldSize(image_size=args.image_size, train=args.train, val=args.val, objects=tuple(args.objects))
     manifest = generate_world(Path(args.out), args.seed, size, args.datasets)
     print(f"mini-world (seed {args.seed}) in {args.out}: " + ", ".join(
         f"{n} ({len(d['classes'])} classes, {len(d['unseen'])} unseen)" for n, d in manifest["datasets"].items()))
@@ -67,6 +67,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mw.add_argument("--out", default=WORLD_DIR, help=f"the world folder (default: {WORLD_DIR})")
     mw.add_argument("--seed", type=int, default=WORLD_SEED, help=f"the world seed (default {WORLD_SEED})")
     mw.add_argument("--image-size", type=int, default=WorldSize.image_size)
+    mw.add_argument("--objects", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(WorldSize.objects),
+                    help=f"things per scene, uniform in [MIN, MAX] (default {WorldSize.objects[0]} {WorldSize.objects[1]})")
     mw.add_argument("--train", type=int, default=WorldSize.train,
                     help=f"training images per dataset (default {WorldSize.train})")
     mw.add_argument("--val", type=int, default=WorldSize.val, help=f"validation images per dataset (default {WorldSize.val})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from zegclip.catalog.miniworld import ALL_DATASETS
 from zegclip.config.schema import ConfigError
@@ -27,9 +27,13 @@ class WorldSize:
     image_size: int = 32
     train: int = 1500  # per dataset (mini-VOC: half in train.txt, half in aug.txt)
     val: int = 400
+    objects: Tuple[int, int] = (1, 3)  # things per scene, drawn uniformly from this range
 
     def __post_init__(self) -> None:
         _at_least("mini world --image-size", self.image_size, MIN_IMAGE_SIZE)
+        low, high = self.objects
+        _at_least("mini world --objects (the fewest)", low, 1)  # a scene without things has no thing class
+        _at_least("mini world --objects (the most)", high, low)
         _at_least("mini world --train", self.train, 2)  # mini-VOC splits it into train and aug
         _at_least("mini world --val", self.val, 1)
 
