@@ -47,15 +47,11 @@ def cmd_mini_readout(args: argparse.Namespace) -> int:
     return 0
 
 
-def mini_towers() -> list:
-    """The tiny towers shipped in zegclip/clip_configs (the test tower is for tests only)."""
-    folder = Path(__file__).resolve().parent.parent / "clip_configs"
-    return sorted(p.stem for p in folder.glob("ZegCLIP-Mini*.json"))
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from zegclip.catalog.miniworld import ALL_DATASETS, MINI_DATASETS
-    from zegclip.config.world import MINI_CLIP_FILE, WORLD_DIR, WORLD_SEED, PretrainConfig, WorldSize
+    from zegclip.config.world import MINI_CLIP_FILE, WORLD_DIR, WORLD_SEED, PretrainConfig, WorldSize, mini_towers
+
+    towers = mini_towers()
 
     mini = sub.add_parser("mini", help="the embedded mini-world: datasets, tiny CLIP, reference scores",
                           description="Build the embedded mini-world on which every table runs on a CPU.")
@@ -82,7 +78,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                          "of the world (unseen ones too) and report its zero-shot accuracy on "
                                          "held-out images. Writes OUT (safetensors) and OUT with .json.")
     mc.add_argument("--out", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}")
-    mc.add_argument("--model", default=PretrainConfig.model, choices=mini_towers(),
+    mc.add_argument("--model", default=PretrainConfig.model, choices=towers,
                     help=f"the tower, a config in zegclip/clip_configs (default {PretrainConfig.model})")
     mc.add_argument("--steps", type=int, default=PretrainConfig.steps)
     mc.add_argument("--batch", type=int, default=PretrainConfig.batch)
@@ -105,7 +101,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                          "of the segmentation the tower carries before any ZegCLIP training.")
     ro.add_argument("--clip", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}", help="the tiny CLIP weights (safetensors)")
     ro.add_argument("--world", default=WORLD_DIR)
-    ro.add_argument("--model", default=PretrainConfig.model, choices=mini_towers(),
+    ro.add_argument("--model", default=PretrainConfig.model, choices=towers,
                     help=f"the tower the weights are for (default {PretrainConfig.model})")
     ro.add_argument("--dataset", required=True, choices=tuple(ALL_DATASETS))
     ro.add_argument("--output", help="also write the scores to this JSON file")

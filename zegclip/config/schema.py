@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
@@ -34,6 +35,10 @@ def _rate(path: str, value: float, high_open: bool = True) -> None:
     """A probability or fraction: in [0, 1), or [0, 1] when ``high_open`` is false."""
     if not (0.0 <= value < 1.0 if high_open else 0.0 <= value <= 1.0):
         raise ConfigError(f"{path}={value!r}: expected a value in [0, {'1)' if high_open else '1]'}")
+
+
+# The package's own open_clip model configs (the tiny towers), registered by zegclip.model.clip.
+CLIP_CONFIG_DIR = Path(__file__).resolve().parent.parent / "clip_configs"
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from zegclip.catalog.miniworld import ALL_DATASETS
-from zegclip.config.schema import ConfigError
+from zegclip.config.schema import CLIP_CONFIG_DIR, ConfigError
 
 WORLD_DIR = "data/mini"  # the presets' data roots and CLIP weights point inside it
 WORLD_SEED = 0
@@ -36,6 +36,11 @@ class WorldSize:
         _at_least("mini world --objects (the most)", high, low)
         _at_least("mini world --train", self.train, 2)  # mini-VOC splits it into train and aug
         _at_least("mini world --val", self.val, 1)
+
+
+def mini_towers() -> Tuple[str, ...]:
+    """The tiny towers shipped in zegclip/clip_configs (the test tower is for tests only)."""
+    return tuple(sorted(p.stem for p in CLIP_CONFIG_DIR.glob("ZegCLIP-Mini*.json")))
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def write_dataset(world: Path, ds: MiniDataset, size: WorldSize, seed: int, inde
         rng = np.random.default_rng([seed, index, s])
         ids = []
         for k in tqdm(range(n), desc=f"{ds.name} {split}", leave=False):
-            image, label = render_scene(ds, rng, size.image_size, tuple(size.objects))
+            image, label = render_scene(ds, rng, size.image_size, size.objects)
             raw = _raw_label(ds, label)
             if ds.layout == "voc":
                 name = f"{split}_{k:05d}"

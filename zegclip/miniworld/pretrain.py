@@ -95,8 +95,9 @@ def zero_shot_accuracy(model, tokenizer, per_class: int, seed: int) -> Dict[str,
     text = encode_class_names(model, tokenizer, classes, MULTIPLE_TEMPLATES)  # (C, E)
     rng = np.random.default_rng([seed, 10_000])  # disjoint from the training stream
     per: Dict[str, float] = {}
+    size = input_size(model)
     for c, name in enumerate(classes):
-        feats = F.normalize(model.encode_image(_images([name] * per_class, rng, input_size(model))), dim=-1)
+        feats = F.normalize(model.encode_image(_images([name] * per_class, rng, size)), dim=-1)
         per[name] = float(((feats @ text.T).argmax(1) == c).float().mean())
     return per
 
@@ -119,13 +120,14 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": other, "weight_decay": 0.0}], lr=cfg.lr)
     model.train()
+    size = input_size(model)
     bar = tqdm(range(cfg.steps), desc="pretrain tiny CLIP", dynamic_ncols=True)
     for step in bar:
         warm = min(1.0, (step + 1) / cfg.warmup_steps)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * warm * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         labels = torch.from_numpy(rng.integers(0, len(classes), cfg.batch))
-        images, pixels = _labelled_images([classes[i] for i in labels], rng, class_ids, input_size(model))
+        images, pixels = _labelled_images([classes[i] for i in labels], rng, class_ids, size)
         texts = captions[labels, torch.from_numpy(rng.integers(0, len(CAPTION_TEMPLATES), cfg.batch))]
         if cfg.dense_weight:  # patch tokens named too, against every class's name
             class_text = F.normalize(model.encode_text(captions[:, 0]), dim=-1)  # (C, E), "a photo of a {}."

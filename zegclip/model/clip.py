@@ -18,10 +18,10 @@ from torch import nn
 
 from zegclip.errors import ZegclipError, refused_import
 from zegclip.config import ClipConfig, ConfigError
+from zegclip.config.schema import CLIP_CONFIG_DIR
 from zegclip.io import atomic_path
 
 # The package's own architectures (tiny CLIPs for tests and the mini-world).
-CLIP_CONFIG_DIR = Path(__file__).resolve().parent.parent / "clip_configs"
 open_clip.add_model_config(CLIP_CONFIG_DIR)
 
 # Keys a TorchScript archive may hold that are not weights of open_clip's CLIP: the OpenAI
