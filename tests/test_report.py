@@ -263,6 +263,31 @@ def test_budget_doubling_judges_each_row_and_flags_collapse(tmp_path, monkeypatc
     assert "†" not in t5.read_text()
 
 
+def test_budget_doubling_over_several_seeds_judges_their_means(tmp_path, monkeypatch):
+    import zegclip.report.convergence as conv
+
+    root = tmp_path / "results"
+    # Baseline-Fix on VOC: seed 0 gains 2 points of seen mIoU at 2T, seed 1 loses 0.4: one seed's
+    # verdict would be "not converged", the mean's (+0.8) is "converged"; DPT on COCO-Stuff gains
+    # 0.9 and 1.2 points of hIoU (each converged alone), a mean of 1.05: converged too
+    _write_budgets(root, {("fix", "voc"): (2.0, 0.0), ("dpt", "coco"): (0.0, 0.9)}, seed=0)
+    _write_budgets(root, {("fix", "voc"): (-0.4, 0.0), ("dpt", "coco"): (0.0, 1.2)}, seed=1)
+    monkeypatch.setattr(conv, "reference_path", lambda table, world: tmp_path / f"ref_{table}_{world}.csv")
+    out = tmp_path / "convergence_table5.md"
+    assert main(["convergence", "--results", str(root), "--seeds", "0", "1", "--out", str(out)]) == 0
+    frame = pd.read_csv(root / "mini" / "tables" / "convergence_table5.csv")
+    fix = frame[(frame["row"] == "fix") & (frame["dataset"] == "voc")].iloc[0]
+    assert fix["converged"] and fix["delta_mIoU_S"] == pytest.approx(0.8) and fix["seeds"] == "0 1"
+    assert fix["mIoU_S_2T_sd"] == pytest.approx(1.2 * 2 ** 0.5) and fix["mIoU_S_sd"] == 0.0
+    assert frame["converged"].all()
+    md = out.read_text()
+    assert "24 of 24 rows converged" in md and "the means over 2 seeds" in md and "seeds 0 1;" in md
+    assert "43.0 ± 0.0 → 43.8 ± 1.7" in md  # Baseline-Fix on VOC: mean ± std over the seeds
+    # one seed alone: seed 0's Baseline-Fix gained 2 points
+    assert main(["convergence", "--results", str(root), "--seeds", "0", "--out", str(out)]) == 0
+    assert "23 of 24 rows converged" in out.read_text() and "± " not in out.read_text()
+
+
 def test_budget_doubling_without_the_2t_runs_names_the_missing_result(tmp_path, capsys):
     _write_results(tmp_path / "results", "table5", seeds=[0])
     out = tmp_path / "c.md"

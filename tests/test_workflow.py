@@ -55,7 +55,12 @@ def test_the_convergence_report_trains_every_table5_row_at_t_and_2t_with_seed_0(
     planned = re.findall(r"output: \S+/runs/([^/]+)/seed(\d)/results.json", out)
     assert len(planned) == 48 and {s for _, s in planned} == {"0"}
     assert sum(run.endswith("-x2") for run, _ in planned) == 24
-    assert "train.iters=1200" in out and "--world-seed 1" in out
+    assert "train.iters=1200" in out and "--world-seed 1" in out and "--seeds 0 --world-seed" in out
+    # the rule over several seeds: each row at T and at 2T for each of them
+    out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/convergence_table5.md", "--config",
+                     "convergence_seeds=2", f"results={tmp_path}/results", f"reports={tmp_path}/reports")
+    planned = re.findall(r"output: \S+/runs/([^/]+)/seed(\d)/results.json", out)
+    assert len(planned) == 96 and {s for _, s in planned} == {"0", "1"} and "--seeds 0 1 " in out
 
 
 def test_a_users_dataset_gets_table5s_runs_on_its_description(tmp_path):

@@ -12,6 +12,8 @@ from zegclip.paper.runs import (CONVERGENCE_TABLES, FIGURES, QUALITATIVE_DATASET
 SCALE = config["scale"]
 DEFAULT_SEEDS = {"mini": 3, "paper": 1}  # a mini row takes a minute on a CPU, a paper row GPU-hours
 SEEDS = list(range(config.get("seeds") or DEFAULT_SEEDS[SCALE]))
+# the budget-doubling rule's training seeds at T and 2T (1: the rule as issue 24 states it)
+CONVERGENCE_SEEDS = list(range(config["convergence_seeds"]))
 LAYOUT = layout.Layout(config["results"], SCALE)  # every results path: zegclip/paper/layout.py
 RESULTS = LAYOUT.base  # logs and benchmarks go beside the results
 RUNS = runs_for(TRAINED_TABLES, SCALE)
@@ -57,9 +59,10 @@ def table_inputs(table):
 
 
 def convergence_inputs(wildcards):
-    """Seed 0's results of a table's rows at their budget T and at 2T."""
+    """The results of a table's rows at their budget T and at 2T, for each convergence seed."""
     keys = [r.run.key(SCALE) for r in table_rows(wildcards.table, SCALE) if not r.target]
-    return [run_result(key, 0) for key in keys] + [run_result(key, 0) for key in doubled_runs(wildcards.table, SCALE)]
+    keys += list(doubled_runs(wildcards.table, SCALE))
+    return [run_result(key, seed) for key in keys for seed in CONVERGENCE_SEEDS]
 
 
 def figure_inputs(figure):

@@ -23,7 +23,7 @@ rule render_table:
 
 
 rule render_convergence:
-    """The budget-doubling rule: every row of the table trained for T and for 2T (seed 0)."""
+    """The budget-doubling rule: every row of the table trained for T and for 2T (convergence_seeds)."""
     input:
         convergence_inputs,
     output:
@@ -39,9 +39,10 @@ rule render_convergence:
         scale=SCALE,
         results=lambda wc, output: layout.results_root(output.csv, layout.TABLE),
         world_seed=config["mini"]["world_seed"],
+        seeds=" ".join(map(str, CONVERGENCE_SEEDS)),
     shell:
         "zegclip convergence --table {wildcards.table} --scale {params.scale} --results {params.results} "
-        "--seed 0 --world-seed {params.world_seed} --out {output.md} > {log} 2>&1"
+        "--seeds {params.seeds} --world-seed {params.world_seed} --out {output.md} > {log} 2>&1"
 
 
 rule render_claims:
