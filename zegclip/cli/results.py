@@ -119,7 +119,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                     "(RUN-x2 in the results tree: snakemake reports/convergence_table5.md trains "
                                     "both): T has converged when 2T changes seen mIoU by less than 1 point and hIoU "
                                     "by less than 1.5 (with several --seeds, their means). Also flags rows whose "
-                                    "seen mIoU is below 40%% of the best row's (collapsed). Writes OUT and "
+                                    "seen mIoU is below 40% of the best row's (collapsed). Writes OUT and "
                                     "RESULTS/SCALE/tables/convergence_TABLE.csv.")
     cv.add_argument("--table", default="table5", choices=["table5"])
     add_results_args(cv, seeds=False)
