@@ -27,7 +27,7 @@ from zegclip.engine.provenance import git_commit
 from zegclip.io import atomic_path
 from zegclip.paper.layout import TABLE, Layout, convergence_reference, result_path
 from zegclip.paper.runs import table_rows
-from zegclip.report.render import dataset_name
+from zegclip.report.render import METRIC_NAMES, cell, dataset_name
 from zegclip.report.results import read_metrics
 
 SEEN_POINTS = 1.0  # |seen mIoU(2T) - seen mIoU(T)| below this ...
@@ -87,22 +87,18 @@ def convergence_frame(table: str, root: Path, scale: str, seeds: Sequence[int], 
     return frame
 
 
-def _value(mean_: float, sd: float) -> str:
-    return f"{mean_:.1f}" if pd.isna(sd) else f"{mean_:.1f} ± {sd:.1f}"
+def render_convergence(frame: pd.DataFrame, head: str, seeds: Sequence[int]) -> str:
+    def change(m: str) -> List[str]:  # "T → 2T", each as the tables show a cell: mean (± std over seeds)
+        return [f"{cell(a, sa, len(seeds))} → {cell(b, sb, len(seeds))}" for a, sa, b, sb in
+                zip(frame[m], frame[f"{m}_sd"], frame[f"{m}_2T"], frame[f"{m}_2T_sd"])]
 
-
-def render_convergence(frame: pd.DataFrame, head: str) -> str:
     view = pd.DataFrame({
-        "row": frame["label"], "dataset": [dataset_name(d) for d in frame["dataset"]],
-        "T": frame["iters"],
-        **{f"{name} T → 2T": [f"{_value(a, sa)} → {_value(b, sb)}" for a, sa, b, sb in
-                              zip(frame[m], frame[f"{m}_sd"], frame[f"{m}_2T"], frame[f"{m}_2T_sd"])]
-           for m, name in (("mIoU_S", "mIoU(S)"), ("hIoU", "hIoU"))},
+        "row": frame["label"], "dataset": [dataset_name(d) for d in frame["dataset"]], "T": frame["iters"],
+        **{f"{METRIC_NAMES[m]} T → 2T": change(m) for m in SPREAD},
         "verdict": ["converged" if c else "not converged" for c in frame["converged"]],
         "of best seen": [f"{100 * s:.0f}%" + (" (collapsed)" if c else "") for s, c in
                          zip(frame["seen_share_of_best"], frame["collapsed"])]})
     done = int(frame["converged"].sum())
-    seeds = str(frame["seeds"].iloc[0]).split() if len(frame) else []
     judged = "one seed" if len(seeds) == 1 else f"the means over {len(seeds)} seeds, ± their std"
     notes = [f"{done} of {len(frame)} rows converged: training for 2T changes seen mIoU by less than "
              f"{SEEN_POINTS:g} point and hIoU by less than {HIOU_POINTS:g} ({judged}).",
@@ -120,7 +116,7 @@ def write_convergence(table: str, root: Path, scale: str, seeds: Sequence[int], 
     head = (f"Convergence of {table.replace('table', 'Table ')} by budget doubling. Scale: {scale}"
             + (f", world seed {world_seed}" if scale == "mini" else "")
             + f"; {seeds_text}; commit {git_commit()[:12]}; {datetime.date.today().isoformat()}.")
-    files = {out: render_convergence(frame, head),
+    files = {out: render_convergence(frame, head, seeds),
              Layout(root, scale).path(TABLE, table=f"convergence_{table}"): frame.to_csv(index=False)}
     if write_reference:
         files[reference_path(table, world_seed)] = frame.to_csv(index=False)
