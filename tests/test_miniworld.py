@@ -212,3 +212,29 @@ def test_a_negative_dense_weight_is_refused():
 
     with pytest.raises(ConfigError, match="--dense-weight=-1"):
         PretrainConfig(dense_weight=-1.0)
+
+
+def test_a_fixed_logit_scale_stays_where_it_was_set(tmp_path):
+    """``--logit-scale`` fixes the contrastive temperature; without it the scale is learned."""
+    import math
+
+    from safetensors.torch import load_file
+
+    for fixed, name in ((5.0, "fixed"), (None, "learned")):
+        out = tmp_path / f"{name}.safetensors"
+        pretrain_mini_clip(out, PretrainConfig(steps=3, batch=8, warmup=1, eval_per_class=1,
+                                               dense_weight=1.0, logit_scale=fixed))
+        scale = float(load_file(str(out))["logit_scale"])
+        if fixed is None:
+            assert scale != pytest.approx(math.log(1 / 0.07), abs=1e-6)  # it moved
+        else:
+            assert scale == pytest.approx(math.log(fixed), abs=1e-6)
+        assert json.loads(out.with_suffix(".json").read_text())["config"]["logit_scale"] == fixed
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, 101.0])
+def test_a_logit_scale_outside_0_to_100_is_refused(value):
+    from zegclip.config import ConfigError
+
+    with pytest.raises(ConfigError, match=f"--logit-scale={value}"):
+        PretrainConfig(logit_scale=value)

@@ -214,6 +214,31 @@ def test_mask_prior_leaves_the_softmax_loss_unchanged_and_moves_the_sigmoid_one(
     assert losses["plus", 0.1] != pytest.approx(losses["plus", None], rel=0.05)  # scores start near 0.1, not 0.5
 
 
+def test_patch_scale_equals_key_and_value_maps_scaled_by_it(tiny_config):
+    """Scaling the decoder's input tokens by s is the published decoder whose key and value
+    weights (not biases) are s times larger: same function, other starting point for the optimiser."""
+    torch.manual_seed(0)
+    base = ZegCLIP(tiny_config()).eval()
+    torch.manual_seed(0)
+    scaled = ZegCLIP(tiny_config(decoder={"patch_scale": 8.0})).eval()
+    assert [p.shape for p in scaled.parameters()] == [p.shape for p in base.parameters()]
+    images, text = torch.randn(2, 3, 64, 64), _text(base)
+    a, b = base(images, text), scaled(images, text)
+    assert not torch.allclose(a["masks"], b["masks"], atol=1e-4)
+    with torch.no_grad():
+        for layer in base.decoder.layers:
+            layer.cross_attn.k.weight.mul_(8.0)
+            layer.cross_attn.v.weight.mul_(8.0)
+    for la, lb in zip(base(images, text)["layer_masks"], b["layer_masks"]):
+        assert torch.allclose(la, lb, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0])
+def test_patch_scale_must_be_positive(tiny_config, scale):
+    with pytest.raises(ConfigError, match="model.decoder.patch_scale"):
+        tiny_config(decoder={"patch_scale": scale})
+
+
 @pytest.mark.parametrize("prior", [0.0, 1.0, -0.2, 2])
 def test_mask_prior_outside_the_open_unit_interval_is_refused(tiny_config, prior):
     with pytest.raises(ConfigError, match="model.decoder.mask_prior"):

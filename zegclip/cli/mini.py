@@ -21,7 +21,7 @@ def cmd_mini_clip(args: argparse.Namespace) -> int:
     from zegclip.miniworld.pretrain import pretrain_mini_clip
 
     cfg = PretrainConfig(model=args.model, steps=args.steps, batch=args.batch, seed=args.seed,
-                         dense_weight=args.dense_weight)
+                         dense_weight=args.dense_weight, logit_scale=args.logit_scale)
     report = pretrain_mini_clip(Path(args.out), cfg)
     print(f"tiny CLIP -> {args.out}: zero-shot accuracy {100 * report['zero_shot_accuracy']:.1f}% over "
           f"{len(report['per_class_accuracy'])} classes (lowest {100 * report['zero_shot_accuracy_min']:.0f}%), "
@@ -86,6 +86,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mc.add_argument("--dense-weight", type=float, default=PretrainConfig.dense_weight,
                     help="weight of a patch-level loss naming each patch token's own class (default "
                          f"{PretrainConfig.dense_weight}: image-level contrastive pretraining only)")
+    mc.add_argument("--logit-scale", type=float, default=PretrainConfig.logit_scale,
+                    help="keep the contrastive logit scale fixed at this value (default: learned, as CLIP's)")
     mc.set_defaults(func=cmd_mini_clip)
     mr = mini_sub.add_parser("references", help="uniform-chance and attribute-only scores of a mini dataset",
                              description="Score uniform random labels and attribute-only oracles on a mini "

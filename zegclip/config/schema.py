@@ -121,6 +121,10 @@ class DecoderConfig:
     # logit (focal loss's prior initialisation). None (published): the attention logits alone,
     # so every score starts at 0.5. A no-op for the softmax loss, which ignores a shared offset.
     mask_prior: Optional[float] = None
+    # The L2-normalised patch tokens enter the decoder times this (1: published). sqrt(width)
+    # gives them unit-variance entries, so the key and value maps need sqrt(width) times smaller
+    # weights, which Adam's bounded steps reach that many times sooner
+    patch_scale: float = 1.0
 
     def __post_init__(self) -> None:
         # imported here: the formats' code needs torch, which reading a config (the workflow) does not
@@ -131,6 +135,8 @@ class DecoderConfig:
         _positive("model.decoder.heads", self.heads)
         _positive("model.decoder.ffn_ratio", self.ffn_ratio)
         _rate("model.decoder.dropout", self.dropout)
+        if not self.patch_scale > 0:
+            raise ConfigError(f"model.decoder.patch_scale={self.patch_scale!r}: expected a positive number")
         if self.mask_prior is not None and not 0.0 < self.mask_prior < 1.0:
             raise ConfigError(f"model.decoder.mask_prior={self.mask_prior!r}: expected a probability in (0, 1), "
                               "or null for none (published)")

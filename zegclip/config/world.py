@@ -58,6 +58,10 @@ class PretrainConfig:
     # > 0: also train each patch token (through ln_post and proj) to name its own patch's class
     # against every class name, with this weight: patch tokens that read like web CLIP's
     dense_weight: float = 0.0
+    # None: CLIP's learned temperature (starts at 1/0.07, capped at 100). A number: the logit
+    # scale stays fixed there; a low one makes classes' tokens lie at wide angles, not a small
+    # cone that a high scale tells apart
+    logit_scale: Optional[float] = None
 
     def __post_init__(self) -> None:
         _at_least("mini clip --steps", self.steps, 1)
@@ -66,6 +70,8 @@ class PretrainConfig:
         _at_least("mini clip --seed", self.seed, 0)
         if not self.dense_weight >= 0:
             raise ConfigError(f"mini clip --dense-weight={self.dense_weight!r}: expected a non-negative number")
+        if self.logit_scale is not None and not 0.0 < self.logit_scale <= 100.0:
+            raise ConfigError(f"mini clip --logit-scale={self.logit_scale!r}: expected a number in (0, 100]")
 
     @property
     def warmup_steps(self) -> int:

@@ -110,13 +110,17 @@ def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dic
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = open_clip.create_model(cfg.model)
+    if cfg.logit_scale is not None:
+        model.logit_scale.data.fill_(math.log(cfg.logit_scale))
+        model.logit_scale.requires_grad_(False)
     tokenizer = open_clip.get_tokenizer(cfg.model)
     classes = all_classes()
     class_ids = {c: i for i, c in enumerate(classes)}
     captions = tokenizer([t.format(c) for c in classes for t in CAPTION_TEMPLATES]).view(
         len(classes), len(CAPTION_TEMPLATES), -1)  # (C, T, L)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    other = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in trained if p.ndim >= 2 and "embedding" not in n]
+    other = [p for n, p in trained if not (p.ndim >= 2 and "embedding" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                              {"params": other, "weight_decay": 0.0}], lr=cfg.lr)
     model.train()

@@ -46,6 +46,8 @@ class ZegCLIP(nn.Module):
         """images (B, 3, H, W), text (C, E) L2-normalised class embeddings -> mask logits."""
         g, patches, grid = encode_image(self.clip.visual, images, self.cfg.encoder, self.prompts)
         queries = self.query_proj(make_queries(self.cfg.decoder.query, text.to(g.dtype), g))  # (B, C, E)
+        if self.cfg.decoder.patch_scale != 1.0:
+            patches = patches * self.cfg.decoder.patch_scale
         layer_masks = self.decoder(queries, patches, grid)  # layers x (B, C, h, w)
         return {"masks": self.upsample(layer_masks[-1], images.shape[-2:]),  # (B, C, H, W)
                 "layer_masks": layer_masks, "g": g}
