@@ -27,7 +27,7 @@ def _one_of(path: str, value: Any, allowed: typing.Iterable[Any]) -> None:
 
 
 def _positive(path: str, value: float, strict: bool = True) -> None:
-    if value < 0 or (strict and value == 0):
+    if not (value > 0 if strict else value >= 0):  # NaN fails too
         raise ConfigError(f"{path}={value!r}: expected a {'positive' if strict else 'non-negative'} number")
 
 
@@ -135,8 +135,7 @@ class DecoderConfig:
         _positive("model.decoder.heads", self.heads)
         _positive("model.decoder.ffn_ratio", self.ffn_ratio)
         _rate("model.decoder.dropout", self.dropout)
-        if not self.patch_scale > 0:
-            raise ConfigError(f"model.decoder.patch_scale={self.patch_scale!r}: expected a positive number")
+        _positive("model.decoder.patch_scale", self.patch_scale)
         if self.mask_prior is not None and not 0.0 < self.mask_prior < 1.0:
             raise ConfigError(f"model.decoder.mask_prior={self.mask_prior!r}: expected a probability in (0, 1), "
                               "or null for none (published)")

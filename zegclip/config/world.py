@@ -59,8 +59,7 @@ class PretrainConfig:
     # against every class name, with this weight: patch tokens that read like web CLIP's
     dense_weight: float = 0.0
     # None: CLIP's learned temperature (starts at 1/0.07, capped at 100). A number: the logit
-    # scale stays fixed there; a low one makes classes' tokens lie at wide angles, not a small
-    # cone that a high scale tells apart
+    # scale stays fixed there (10 and 5 were measured weaker: docs/mini-world.md)
     logit_scale: Optional[float] = None
 
     def __post_init__(self) -> None:

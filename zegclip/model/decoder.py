@@ -77,16 +77,19 @@ def prior_offset(mask_prior: Optional[float]) -> float:
 
 class TextQueryDecoder(nn.Module):
     def __init__(self, dim: int, layers: int, heads: int, ffn: int, dropout: float,
-                 mask_prior: Optional[float] = None) -> None:
+                 mask_prior: Optional[float] = None, patch_scale: float = 1.0) -> None:
         super().__init__()
         self.layers = nn.ModuleList(DecoderLayer(dim, heads, ffn, dropout) for _ in range(layers))
         self.offset = prior_offset(mask_prior)  # a constant, not a parameter
+        self.patch_scale = patch_scale  # the patch tokens' factor; 1 (published) multiplies nothing
         self.apply(_init_weights)
 
     def forward(self, queries: Tensor, patches: Tensor, grid: Tuple[int, int]) -> List[Tensor]:
         """queries (B, C, D), patches (B, h*w, D) -> mask logits of each layer, (B, C, h, w)."""
         masks = []
         q = queries
+        if self.patch_scale != 1.0:
+            patches = patches * self.patch_scale
         for layer in self.layers:
             q, logits = layer(q, patches)
             mask = logits.unflatten(-1, grid)  # (B, C, h, w)

@@ -34,7 +34,8 @@ class ZegCLIP(nn.Module):
         self.query_proj = nn.Linear(query_parts(cfg.decoder.query) * E, E)
         _init_weights(self.query_proj)
         d = cfg.decoder
-        self.decoder = TextQueryDecoder(E, d.layers, d.heads, d.ffn_ratio * E, d.dropout, d.mask_prior)
+        self.decoder = TextQueryDecoder(E, d.layers, d.heads, d.ffn_ratio * E, d.dropout, d.mask_prior,
+                                        d.patch_scale)
         self.upsample = MaskUpsample()  # no parameters
 
         # The text encoder never trains; the image encoder trains only in ``ft`` mode.
@@ -46,8 +47,6 @@ class ZegCLIP(nn.Module):
         """images (B, 3, H, W), text (C, E) L2-normalised class embeddings -> mask logits."""
         g, patches, grid = encode_image(self.clip.visual, images, self.cfg.encoder, self.prompts)
         queries = self.query_proj(make_queries(self.cfg.decoder.query, text.to(g.dtype), g))  # (B, C, E)
-        if self.cfg.decoder.patch_scale != 1.0:
-            patches = patches * self.cfg.decoder.patch_scale
         layer_masks = self.decoder(queries, patches, grid)  # layers x (B, C, h, w)
         return {"masks": self.upsample(layer_masks[-1], images.shape[-2:]),  # (B, C, H, W)
                 "layer_masks": layer_masks, "g": g}
