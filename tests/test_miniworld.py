@@ -12,11 +12,12 @@ from zegclip.data.datasets import SegmentationDataset
 from zegclip.config.world import WorldSize, dataset_root
 from zegclip.miniworld.generate import generate_world
 from zegclip.config.world import PretrainConfig
+from zegclip.config.schema import ConfigError
 from zegclip.miniworld.pretrain import pretrain_mini_clip
 from zegclip.miniworld.references import reference_scores
 from zegclip.catalog.miniworld import MINI_DATASETS, VARIANT_DATASETS, all_classes
 
-SMALL = WorldSize(image_size=32, train=12, val=6)
+SMALL = WorldSize(image_size=16, train=12, val=6)  # the default world's image size
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +67,40 @@ def test_more_things_per_scene_put_more_thing_classes_in_each_image(tmp_path):
     assert 0.9 <= one <= 1.0 and four > 2.5  # later things may hide earlier ones, never add classes
 
 
+def test_thing_size_sets_how_many_pixels_things_cover_and_the_default_draws_as_before(tmp_path):
+    def thing_pixels(thing_size):
+        size = WorldSize(image_size=16, train=2, val=30, objects=(1, 1), thing_size=thing_size)
+        root = tmp_path / str(thing_size)
+        manifest = generate_world(root, seed=3, size=size, names=["mini_coco"])
+        assert manifest["size"]["thing_size"] == list(size.thing_range)
+        ds = SegmentationDataset("mini_coco", dataset_root(root, "mini_coco"), "val")
+        stuff = {ds.info.classes.index(s) for s in MINI_DATASETS["mini_coco"].stuff}
+        return [np.isin(ds.load(i)[1], sorted(stuff | {255}), invert=True).sum() for i in range(len(ds))], root
+
+    default, root = thing_pixels(None)
+    small, _ = thing_pixels((3, 4))
+    large, _ = thing_pixels((12, 14))
+    assert max(small) <= 16 and min(large) >= 12 * 14 // 8 and np.mean(small) < np.mean(default) < np.mean(large)
+    explicit, root5 = thing_pixels((8, 14))  # the default range at 16 pixels, named: the same images
+    name = "annotations/val2017/000000000007_labelTrainIds.png"
+    assert explicit == default and (dataset_root(root, "mini_coco") / name).read_bytes() == \
+        (dataset_root(root5, "mini_coco") / name).read_bytes()
+
+
+@pytest.mark.parametrize("thing_size, message", [((0, 4), "smallest"), ((6, 5), "largest"),
+                                                  ((8, 17), "must fit in the 16-pixel image")])
+def test_thing_size_out_of_range_is_refused(thing_size, message):
+    with pytest.raises(ConfigError, match=message):
+        WorldSize(image_size=16, thing_size=thing_size)
+
+
 @pytest.mark.parametrize("name", sorted(MINI_DATASETS))
 def test_mini_datasets_load_through_the_real_loaders(world, name):
     train = SegmentationDataset(name, dataset_root(world, name), "train")
     val = SegmentationDataset(name, dataset_root(world, name), "val")
     assert (len(train), len(val)) == (12, 6)
     image, label = train.load(0)
-    assert image.shape == (32, 32, 3)
+    assert image.shape == (16, 16, 3)
     info = dataset_info(name)
     values = set(np.unique(label).tolist()) - {255}
     assert values and max(values) < info.num_classes

@@ -4,6 +4,7 @@ import json
 import pandas as pd
 import pytest
 
+from zegclip.config import load_preset
 from zegclip.cli import main
 from zegclip.paper.runs import table_rows
 from zegclip.paper.layout import result_path
@@ -238,7 +239,9 @@ def test_budget_doubling_judges_each_row_and_flags_collapse(tmp_path, monkeypatc
     assert not verdict[("fix", "voc")] and not verdict[("dpt", "coco")]  # 1 point of seen; 1.5 of hIoU
     assert verdict[("ft", "voc")] and verdict[("fix", "coco")] and sum(verdict.values()) == 22
     assert frame["collapsed"].tolist().count(True) == 2 and set(frame.loc[frame["collapsed"], "row"]) == {"ft_nel_rd"}
-    assert set(frame["iters"]) == {600} and set(frame["iters_2T"]) == {1200} and set(frame["world_seed"]) == {3}
+    budgets = {(d, load_preset(f"mini_{d}")["train"]["iters"]) for d in ("voc", "coco")}  # each dataset's own T
+    assert set(zip(frame["dataset"], frame["iters"])) == budgets and (frame["iters_2T"] == 2 * frame["iters"]).all()
+    assert set(frame["world_seed"]) == {3}
     md = out.read_text()
     assert "22 of 24 rows converged" in md and "| Baseline-Fix " in md and "43.0 → 44.0" in md  # fix on VOC
     assert (root / "mini" / "tables" / "convergence_table5.csv").is_file()

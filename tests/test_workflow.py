@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from zegclip.config import load_preset
 from zegclip.paper.runs import TRAINED_TABLES, runs_for, table_rows
 
 pytestmark = pytest.mark.slow  # every test here runs Snakemake in a subprocess
@@ -55,7 +56,8 @@ def test_the_convergence_report_trains_every_table5_row_at_t_and_2t_with_seed_0(
     planned = re.findall(r"output: \S+/runs/([^/]+)/seed(\d)/results.json", out)
     assert len(planned) == 48 and {s for _, s in planned} == {"0"}
     assert sum(run.endswith("-x2") for run, _ in planned) == 24
-    assert "train.iters=1200" in out and "--world-seed 1" in out and "--seeds 0 --world-seed" in out
+    doubled = [f"train.iters={2 * load_preset(f'mini_{d}')['train']['iters']}" for d in ("voc", "coco")]
+    assert all(d in out for d in doubled) and "--world-seed 1" in out and "--seeds 0 --world-seed" in out
     # the rule over several seeds: each row at T and at 2T for each of them
     out = _snakemake("-n", "-p", "--cores", "1", f"{tmp_path}/reports/convergence_table5.md", "--config",
                      "convergence_seeds=2", f"results={tmp_path}/results", f"reports={tmp_path}/reports")

@@ -26,6 +26,20 @@ STUFF: Dict[str, Tuple[Tuple[int, int, int], str]] = {  # name -> (colour, patte
 BACKGROUND = "background"
 
 
+def default_thing_size(image_size: int) -> Tuple[int, int]:
+    """A scene's thing: its smallest and largest box side in pixels unless a world sets them,
+    half the image to seven eighths of it (8-14 pixels at 16). v1 drew a third to half plus 2
+    (5-10 at 16); larger things converge in fewer steps (docs/mini-world.md)."""
+    return image_size // 2, image_size * 7 // 8
+
+
+def clip_thing_size(image_size: int) -> Tuple[int, int]:
+    """The tiny CLIP's single-class pretraining images keep v1's things, a third of the image to
+    half of it plus 2: its measured pretraining, and a shift of scale from CLIP's data to the
+    segmentation data as web CLIP meets."""
+    return image_size // 3, image_size // 2 + 2
+
+
 def thing(colour: str, texture: str) -> str:
     return f"{colour} {texture}"
 

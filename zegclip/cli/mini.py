@@ -9,7 +9,8 @@ def cmd_mini_world(args: argparse.Namespace) -> int:
     from zegclip.config.world import WorldSize
     from zegclip.miniworld.generate import generate_world
 
-    size = WorldSize(image_size=args.image_size, train=args.train, val=args.val, objects=tuple(args.objects))
+    size = WorldSize(image_size=args.image_size, train=args.train, val=args.val, objects=tuple(args.objects),
+                     thing_size=tuple(args.thing_size) if args.thing_size else None)
     manifest = generate_world(Path(args.out), args.seed, size, args.datasets)
     print(f"mini-world (seed {args.seed}) in {args.out}: " + ", ".join(
         f"{n} ({len(d['classes'])} classes, {len(d['unseen'])} unseen)" for n, d in manifest["datasets"].items()))
@@ -65,6 +66,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mw.add_argument("--image-size", type=int, default=WorldSize.image_size)
     mw.add_argument("--objects", type=int, nargs=2, metavar=("MIN", "MAX"), default=list(WorldSize.objects),
                     help=f"things per scene, uniform in [MIN, MAX] (default {WorldSize.objects[0]} {WorldSize.objects[1]})")
+    mw.add_argument("--thing-size", type=int, nargs=2, metavar=("MIN", "MAX"), default=None,
+                    help="a thing's box sides in pixels, uniform in [MIN, MAX] (default: half the image to "
+                         "seven eighths of it, 8 14 at --image-size 16)")
     mw.add_argument("--train", type=int, default=WorldSize.train,
                     help=f"training images per dataset (default {WorldSize.train})")
     mw.add_argument("--val", type=int, default=WorldSize.val, help=f"validation images per dataset (default {WorldSize.val})")
@@ -74,7 +78,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                          "to its own folder, e.g. --out data/mini_variants")
     mw.set_defaults(func=cmd_mini_world)
     mc = mini_sub.add_parser("clip", help="pretrain the tiny CLIP on generated image-caption pairs",
-                             description="Pretrain the ZegCLIP-Mini open_clip model contrastively on every class "
+                             description="Pretrain a tiny open_clip model contrastively on every class "
                                          "of the world (unseen ones too) and report its zero-shot accuracy on "
                                          "held-out images. Writes OUT (safetensors) and OUT with .json.")
     mc.add_argument("--out", default=f"{WORLD_DIR}/{MINI_CLIP_FILE}")
@@ -85,7 +89,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mc.add_argument("--seed", type=int, default=PretrainConfig.seed)
     mc.add_argument("--dense-weight", type=float, default=PretrainConfig.dense_weight,
                     help="weight of a patch-level loss naming each patch token's own class (default "
-                         f"{PretrainConfig.dense_weight}: image-level contrastive pretraining only)")
+                         f"{PretrainConfig.dense_weight}; 0: image-level contrastive pretraining only, as v1)")
     mc.add_argument("--logit-scale", type=float, default=PretrainConfig.logit_scale,
                     help="keep the contrastive logit scale fixed at this value (default: learned, as CLIP's)")
     mc.set_defaults(func=cmd_mini_clip)

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
-from zegclip.catalog.miniworld import ALL_DATASETS
+from zegclip.catalog.miniworld import ALL_DATASETS, default_thing_size
 from zegclip.config.schema import CLIP_CONFIG_DIR, ConfigError
 
 WORLD_DIR = "data/mini"  # the presets' data roots and CLIP weights point inside it
 WORLD_SEED = 0
-MINI_CLIP_FILE = "clip/ZegCLIP-Mini.safetensors"  # inside the world folder
+MINI_CLIP_FILE = "clip/ZegCLIP-Mini-16.safetensors"  # inside the world folder
 
 
 MIN_IMAGE_SIZE = 4  # one period of the textures (4 pixels): below it no texture can be told apart
@@ -24,10 +24,12 @@ def _at_least(name: str, value: int, least: int) -> None:
 
 @dataclass(frozen=True)
 class WorldSize:
-    image_size: int = 32
+    image_size: int = 16  # v1: 32 (docs/mini-world.md, "Mini-world v2")
     train: int = 1500  # per dataset (mini-VOC: half in train.txt, half in aug.txt)
-    val: int = 400
+    val: int = 1000  # v1: 400; more images halve the seen mIoU's spread between seeds (docs/mini-world.md)
     objects: Tuple[int, int] = (1, 3)  # things per scene, drawn uniformly from this range
+    # a thing's box sides in pixels, drawn uniformly from [min, max]; None: default_thing_size
+    thing_size: Optional[Tuple[int, int]] = None
 
     def __post_init__(self) -> None:
         _at_least("mini world --image-size", self.image_size, MIN_IMAGE_SIZE)
@@ -36,6 +38,18 @@ class WorldSize:
         _at_least("mini world --objects (the most)", high, low)
         _at_least("mini world --train", self.train, 2)  # mini-VOC splits it into train and aug
         _at_least("mini world --val", self.val, 1)
+        if self.thing_size is not None:
+            low, high = self.thing_size
+            _at_least("mini world --thing-size (the smallest)", low, 1)
+            _at_least("mini world --thing-size (the largest)", high, low)
+            if high > self.image_size:
+                raise ConfigError(f"mini world --thing-size {low} {high}: a thing must fit in the "
+                                  f"{self.image_size}-pixel image")
+
+    @property
+    def thing_range(self) -> Tuple[int, int]:
+        """The smallest and largest side of a thing's box, in pixels."""
+        return self.thing_size or default_thing_size(self.image_size)
 
 
 def mini_towers() -> Tuple[str, ...]:
@@ -47,7 +61,7 @@ def mini_towers() -> Tuple[str, ...]:
 class PretrainConfig:
     """The tiny CLIP's contrastive pretraining."""
 
-    model: str = "ZegCLIP-Mini"  # the tower: a config in zegclip/clip_configs
+    model: str = "ZegCLIP-Mini-16"  # the tower: a config in zegclip/clip_configs (v1: ZegCLIP-Mini)
     steps: int = 800
     batch: int = 256
     lr: float = 1e-3
@@ -57,7 +71,7 @@ class PretrainConfig:
     eval_per_class: int = 20  # held-out single-class images per class for zero-shot accuracy
     # > 0: also train each patch token (through ln_post and proj) to name its own patch's class
     # against every class name, with this weight: patch tokens that read like web CLIP's
-    dense_weight: float = 0.0
+    dense_weight: float = 1.0  # v1: 0 (image-level only); 1 gives a patch readout far above chance
     # None: CLIP's learned temperature (starts at 1/0.07, capped at 100). A number: the logit
     # scale stays fixed there (10 and 5 were measured weaker: docs/mini-world.md)
     logit_scale: Optional[float] = None

@@ -5,7 +5,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from zegclip.catalog.miniworld import BACKGROUND, COLOURS, STUFF, MiniDataset
+from zegclip.catalog.miniworld import BACKGROUND, COLOURS, STUFF, MiniDataset, clip_thing_size, default_thing_size
 
 GREY = (118, 118, 118)
 
@@ -62,9 +62,11 @@ def shape_mask(h: int, w: int, rng: np.random.Generator, min_size: int, max_size
     return inside
 
 
-def render_scene(ds: MiniDataset, rng: np.random.Generator, size: int = 32,
-                 objects: Tuple[int, int] = (1, 3)) -> Tuple[np.ndarray, np.ndarray]:
-    """-> (H, W, 3) uint8 image and (H, W) class indices into ``ds.classes`` (255: unlabelled)."""
+def render_scene(ds: MiniDataset, rng: np.random.Generator, size: int = 32, objects: Tuple[int, int] = (1, 3),
+                 thing_size: Optional[Tuple[int, int]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """-> (H, W, 3) uint8 image and (H, W) class indices into ``ds.classes`` (255: unlabelled).
+    ``thing_size``: the smallest and largest side of a thing's box (None: default_thing_size)."""
+    low, high = thing_size or default_thing_size(size)
     h = w = size
     image = np.zeros((h, w, 3), dtype=np.float32)
     label = np.full((h, w), 255, dtype=np.uint8)
@@ -85,7 +87,7 @@ def render_scene(ds: MiniDataset, rng: np.random.Generator, size: int = 32,
     for _ in range(int(rng.integers(objects[0], objects[1] + 1))):
         name = str(rng.choice(ds.things))
         colour, tex = name.split(" ")
-        mask = shape_mask(h, w, rng, size // 3, size // 2 + 2)
+        mask = shape_mask(h, w, rng, low, high)
         image[mask] = texture(tex, COLOURS[colour], h, w, rng)[mask]
         label[mask] = ds.classes.index(name)
     image += rng.normal(0, 5, image.shape)
@@ -108,7 +110,7 @@ def render_single_labelled(name: str, rng: np.random.Generator, size: int = 32) 
         background = str(rng.choice([BACKGROUND, *STUFF]))
         image = stuff_texture(background, size, size, rng)
         colour, tex = name.split(" ")
-        mask = shape_mask(size, size, rng, size // 3, size // 2 + 2)
+        mask = shape_mask(size, size, rng, *clip_thing_size(size))
         image[mask] = texture(tex, COLOURS[colour], size, size, rng)[mask]
         names = [name] if background == BACKGROUND else [name, background]
         label[:] = -1 if background == BACKGROUND else 1

@@ -171,16 +171,22 @@ class Claim:
     metrics: Tuple[str, ...] = ("mIoU_U", "hIoU")
 
 
-# The paper's claims that hold in the mini-world, each for every one of three seeds (README, "The
-# mini-world"); `zegclip check --scale mini` fails when one stops holding. Claims that do not
-# hold there (DPT over Fix, NEL over CE, ZegCLIP best of Table 5) are reported, not checked.
+# The paper's claims that hold in the mini-world (v2, world seed 0): each comparison holds in every
+# one of three seeds by at least 2 points, so that one seed on another machine keeps it
+# (docs/mini-world.md, "Table 5"); `zegclip check --scale mini` fails when one stops holding.
+# Claims that do not hold there (DPT over FT, RD helps, FT hurts unseen classes, ZegCLIP best
+# of all) are reported by `zegclip claims`, not checked.
 MINI_CLAIMS: Tuple[Claim, ...] = (
-    Claim("ZegCLIP beats Baseline-FT + NEL + RD on unseen classes", "table5", "voc", "dpt_nel_rd", ("ft_nel_rd",)),
-    Claim("fine-tuning the encoder on seen classes hurts unseen ones", "table5", "voc", "fix", ("ft",)),
-    *(Claim(f"RD improves {base}", "table5", "voc", f"{base}_rd",
-            (base,)) for base in ("fix", "ft", "dpt", "fix_nel", "dpt_nel")),
-    *(Claim(f"RD improves {base} on mini-COCO", "table5", "coco", f"{base}_rd", (base,), ("hIoU",))
-      for base in ("fix", "dpt")),
+    *(Claim(f"NEL beats CE ({e}{r})", "table5", "voc", f"{e}_nel{r}", (f"{e}{r}",), ("hIoU",))
+      for e in ("fix", "ft", "dpt") for r in ("", "_rd")),
+    *(Claim(f"NEL beats CE on mini-COCO ({e}{r})", "table5", "coco", f"{e}_nel{r}", (f"{e}{r}",), ("hIoU",))
+      for e, r in (("fix", ""), ("fix", "_rd"), ("ft", ""), ("ft", "_rd"), ("dpt", "_rd"))),
+    Claim("ZegCLIP beats the Fix and DPT baselines", "table5", "voc", "dpt_nel_rd",
+          ("fix", "fix_nel", "fix_rd", "dpt", "dpt_rd"), ("hIoU",)),
+    Claim("ZegCLIP beats the Fix and DPT baselines on mini-COCO", "table5", "coco", "dpt_nel_rd",
+          ("fix", "fix_rd", "dpt_rd"), ("hIoU",)),
+    *(Claim(f"DPT beats Fix on unseen classes ({v or 'CE'})", "table5", "voc", f"dpt{v}", (f"fix{v}",), ("mIoU_U",))
+      for v in ("", "_nel")),
 )
 
 
