@@ -42,7 +42,7 @@ def write_dataset(world: Path, ds: MiniDataset, size: WorldSize, seed: int, inde
         rng = np.random.default_rng([seed, index, s])
         ids = []
         for k in tqdm(range(n), desc=f"{ds.name} {split}", leave=False):
-            image, label = render_scene(ds, rng, size.image_size, size.objects, size.thing_range)
+            image, label = render_scene(ds, rng, size)
             raw = _raw_label(ds, label)
             if ds.layout == "voc":
                 name = f"{split}_{k:05d}"
@@ -81,7 +81,9 @@ def generate_world(world: Path, seed: int = 0, size: WorldSize = WorldSize(),
     if unknown or not names:
         raise ValueError(f"mini datasets {unknown or list(names)}: expected some of {', '.join(ALL_DATASETS)}")
     chosen = {n: ALL_DATASETS[n] for n in names}
-    manifest = {"seed": seed, "size": {**asdict(size), "objects": list(size.objects), "thing_size": list(size.thing_range)},  # as JSON reads it back
+    # the size as JSON reads it back, with the thing sizes resolved: a default and a named range alike
+    size_json = {**asdict(size), "objects": list(size.objects), "thing_size": list(size.thing_range)}
+    manifest = {"seed": seed, "size": size_json,
                 "datasets": {n: {"classes": list(d.classes), "unseen": list(d.unseen), "layout": d.layout}
                              for n, d in chosen.items()}}
     marker = world / "world.json"

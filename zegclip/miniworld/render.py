@@ -5,7 +5,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from zegclip.catalog.miniworld import BACKGROUND, COLOURS, STUFF, MiniDataset, clip_thing_size, default_thing_size
+from zegclip.catalog.miniworld import BACKGROUND, COLOURS, STUFF, MiniDataset, clip_thing_size
+from zegclip.config.world import WorldSize
 
 GREY = (118, 118, 118)
 
@@ -62,11 +63,11 @@ def shape_mask(h: int, w: int, rng: np.random.Generator, min_size: int, max_size
     return inside
 
 
-def render_scene(ds: MiniDataset, rng: np.random.Generator, size: int = 32, objects: Tuple[int, int] = (1, 3),
-                 thing_size: Optional[Tuple[int, int]] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """-> (H, W, 3) uint8 image and (H, W) class indices into ``ds.classes`` (255: unlabelled).
-    ``thing_size``: the smallest and largest side of a thing's box (None: default_thing_size)."""
-    low, high = thing_size or default_thing_size(size)
+def render_scene(ds: MiniDataset, rng: np.random.Generator, world: WorldSize) -> Tuple[np.ndarray, np.ndarray]:
+    """-> (H, W, 3) uint8 image and (H, W) class indices into ``ds.classes`` (255: unlabelled),
+    at the world's image size, with its number and size of things."""
+    size, objects = world.image_size, world.objects
+    low, high = world.thing_range
     h = w = size
     image = np.zeros((h, w, 3), dtype=np.float32)
     label = np.full((h, w), 255, dtype=np.uint8)
