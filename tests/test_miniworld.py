@@ -94,6 +94,31 @@ def test_thing_size_out_of_range_is_refused(thing_size, message):
         WorldSize(image_size=16, thing_size=thing_size)
 
 
+@pytest.mark.parametrize("name", ["mini_voc", "mini_coco"])
+def test_grid_puts_every_label_boundary_on_the_grid_and_grid_1_draws_as_before(tmp_path, name):
+    def labels(grid):
+        root = tmp_path / f"g{grid}"
+        generate_world(root, seed=4, size=WorldSize(image_size=16, train=2, val=40, grid=grid), names=[name])
+        ds = SegmentationDataset(name, dataset_root(root, name), "val")
+        return [ds.load(i)[1] for i in range(len(ds))]
+
+    free, default, aligned = labels(1), labels(WorldSize.grid), labels(4)
+    assert all((a == b).all() for a, b in zip(free, default))  # the default is the free world
+    cells = [lab.reshape(4, 4, 4, 4).transpose(0, 2, 1, 3).reshape(16, 16) for lab in aligned]  # (cell, pixel)
+    assert all((c == c[:, :1]).all() for c in cells)  # every 4x4 cell holds one label
+    mixed = [(c != c[:, :1]).any(1).mean() for c in (lab.reshape(4, 4, 4, 4).transpose(0, 2, 1, 3).reshape(16, 16)
+                                                    for lab in free)]
+    assert np.mean(mixed) > 0.2  # the free world's cells do mix classes, so the check above can fail
+    things = [np.isin(lab, [255], invert=True).sum() for lab in aligned]
+    assert min(things) > 0  # snapping never erases a scene's things
+
+
+@pytest.mark.parametrize("grid", [0, 3, 5])
+def test_a_grid_that_does_not_divide_the_image_is_refused(grid):
+    with pytest.raises(ConfigError, match="grid"):
+        WorldSize(image_size=16, grid=grid)
+
+
 @pytest.mark.parametrize("name", sorted(MINI_DATASETS))
 def test_mini_datasets_load_through_the_real_loaders(world, name):
     train = SegmentationDataset(name, dataset_root(world, name), "train")

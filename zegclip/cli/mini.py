@@ -10,7 +10,7 @@ def cmd_mini_world(args: argparse.Namespace) -> int:
     from zegclip.miniworld.generate import generate_world
 
     size = WorldSize(image_size=args.image_size, train=args.train, val=args.val, objects=tuple(args.objects),
-                     thing_size=tuple(args.thing_size) if args.thing_size else None)
+                     thing_size=tuple(args.thing_size) if args.thing_size else None, grid=args.grid)
     manifest = generate_world(Path(args.out), args.seed, size, args.datasets)
     print(f"mini-world (seed {args.seed}) in {args.out}: " + ", ".join(
         f"{n} ({len(d['classes'])} classes, {len(d['unseen'])} unseen)" for n, d in manifest["datasets"].items()))
@@ -69,6 +69,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mw.add_argument("--thing-size", type=int, nargs=2, metavar=("MIN", "MAX"), default=None,
                     help="a thing's box sides in pixels, uniform in [MIN, MAX] (default: half the image to "
                          "seven eighths of it, 8 14 at --image-size 16)")
+    mw.add_argument("--grid", type=int, default=WorldSize.grid, metavar="PIXELS",
+                    help="draw every region and thing boundary on a grid of PIXELS (the tiny CLIP's patch "
+                         f"size, 4, makes every patch show one class; default {WorldSize.grid}: free)")
     mw.add_argument("--train", type=int, default=WorldSize.train,
                     help=f"training images per dataset (default {WorldSize.train})")
     mw.add_argument("--val", type=int, default=WorldSize.val, help=f"validation images per dataset (default {WorldSize.val})")

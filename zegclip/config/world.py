@@ -30,6 +30,9 @@ class WorldSize:
     objects: Tuple[int, int] = (1, 3)  # things per scene, drawn uniformly from this range
     # a thing's box sides in pixels, drawn uniformly from [min, max]; None: default_thing_size
     thing_size: Optional[Tuple[int, int]] = None
+    # > 1: every region and thing boundary falls on this grid (pixels): with the tiny CLIP's patch
+    # size, no patch token mixes two classes, as most of web CLIP's patches on large objects do not
+    grid: int = 1
 
     def __post_init__(self) -> None:
         _at_least("mini world --image-size", self.image_size, MIN_IMAGE_SIZE)
@@ -45,6 +48,11 @@ class WorldSize:
             if high > self.image_size:
                 raise ConfigError(f"mini world --thing-size {low} {high}: a thing must fit in the "
                                   f"{self.image_size}-pixel image")
+
+        _at_least("mini world --grid", self.grid, 1)
+        if self.image_size % self.grid:
+            raise ConfigError(f"mini world --grid {self.grid}: expected a divisor of the image size "
+                              f"{self.image_size}")
 
     @property
     def thing_range(self) -> Tuple[int, int]:

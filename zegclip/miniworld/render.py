@@ -63,6 +63,17 @@ def shape_mask(h: int, w: int, rng: np.random.Generator, min_size: int, max_size
     return inside
 
 
+def snap_to_grid(mask: np.ndarray, grid: int) -> np.ndarray:
+    """(H, W) bool -> the same shape made of whole grid cells: a cell is in when at least half of
+    its pixels are (the fullest cell when none is, so no thing vanishes)."""
+    if grid == 1:
+        return mask
+    h, w = mask.shape
+    cover = mask.reshape(h // grid, grid, w // grid, grid).mean(axis=(1, 3))  # (H/g, W/g)
+    cells = cover >= 0.5 if (cover >= 0.5).any() else cover == cover.max()
+    return np.kron(cells, np.ones((grid, grid), dtype=bool)).astype(bool)
+
+
 def render_scene(ds: MiniDataset, rng: np.random.Generator, world: WorldSize) -> Tuple[np.ndarray, np.ndarray]:
     """-> (H, W, 3) uint8 image and (H, W) class indices into ``ds.classes`` (255: unlabelled),
     at the world's image size, with its number and size of things."""
@@ -78,6 +89,7 @@ def render_scene(ds: MiniDataset, rng: np.random.Generator, world: WorldSize) ->
     else:
         regions = list(rng.choice(backgrounds, size=int(rng.integers(1, 3)), replace=False))
     split = int(rng.integers(h // 3, 2 * h // 3 + 1))
+    split = max(world.grid, round(split / world.grid) * world.grid)  # on the grid, inside the image
     vertical = bool(rng.integers(2))
     y, x = np.mgrid[0:h, 0:w]
     for k, region in enumerate(regions):
@@ -88,7 +100,7 @@ def render_scene(ds: MiniDataset, rng: np.random.Generator, world: WorldSize) ->
     for _ in range(int(rng.integers(objects[0], objects[1] + 1))):
         name = str(rng.choice(ds.things))
         colour, tex = name.split(" ")
-        mask = shape_mask(h, w, rng, low, high)
+        mask = snap_to_grid(shape_mask(h, w, rng, low, high), world.grid)
         image[mask] = texture(tex, COLOURS[colour], h, w, rng)[mask]
         label[mask] = ds.classes.index(name)
     image += rng.normal(0, 5, image.shape)
