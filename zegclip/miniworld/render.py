@@ -70,8 +70,10 @@ def snap_to_grid(mask: np.ndarray, grid: int) -> np.ndarray:
         return mask
     h, w = mask.shape
     cover = mask.reshape(h // grid, grid, w // grid, grid).mean(axis=(1, 3))  # (H/g, W/g)
-    cells = cover >= 0.5 if (cover >= 0.5).any() else cover == cover.max()
-    return np.kron(cells, np.ones((grid, grid), dtype=bool)).astype(bool)
+    cells = cover >= 0.5
+    if not cells.any():
+        cells = cover == cover.max()
+    return cells.repeat(grid, axis=0).repeat(grid, axis=1)
 
 
 def render_scene(ds: MiniDataset, rng: np.random.Generator, world: WorldSize) -> Tuple[np.ndarray, np.ndarray]:
