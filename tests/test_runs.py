@@ -73,3 +73,25 @@ def test_a_doubled_budget_is_its_own_run_with_the_schedule_stretched():
     assert twin.config("mini", smoke).train.iters == 40 and twin.config("mini", smoke).train.eval_every == 10
     twins = doubled_runs("table5", "mini")
     assert len(twins) == 24 and all(k.endswith("-x2") for k in twins)
+
+
+def test_a_runs_recipe_changes_with_its_preset_so_the_workflow_reruns_it(tmp_path, monkeypatch):
+    """The train rule passes ``Run.recipe`` as a parameter: a new version's preset (another budget)
+    must change it, and nothing else about the run's key may."""
+    import json
+    import shutil
+    from dataclasses import replace
+
+    import zegclip.config.resolve as resolve
+
+    run = Run("voc", encoder="dpt", loss="plus", query="cat_tmulg_t")
+    key, recipe = run.key("mini"), run.recipe("mini")
+    assert recipe == run.recipe("mini") and recipe != replace(run, budget=2).recipe("mini")
+    assert recipe != run.recipe("mini", ["train.iters=20"])
+    presets = tmp_path / "presets"
+    shutil.copytree(resolve.PRESET_DIR, presets)
+    preset = json.loads((presets / "mini_voc.json").read_text())
+    preset["train"]["iters"] *= 2
+    (presets / "mini_voc.json").write_text(json.dumps(preset))
+    monkeypatch.setattr(resolve, "PRESET_DIR", presets)
+    assert run.key("mini") == key and run.recipe("mini") != recipe

@@ -115,6 +115,11 @@ def run_overrides(wildcards):
     return " ".join(f"--set {s}" for s in sets)
 
 
+def run_recipe(wildcards):
+    """Its resolved configuration's digest: a parameter, so a changed preset reruns the run."""
+    return RUNS[wildcards.run].recipe(SCALE, config["extra_sets"])
+
+
 def run_inputs(wildcards):
     run = RUNS[wildcards.run]
     inputs = {}

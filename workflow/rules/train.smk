@@ -23,6 +23,7 @@ rule train_run:
         launcher=(f"torchrun --standalone --nproc_per_node={GPUS_PER_RUN} -m zegclip.cli"
                   if GPUS_PER_RUN > 1 else "zegclip"),
         overrides=run_overrides,
+        recipe=run_recipe,  # unused by the command; a new preset changes it, and Snakemake reruns
         preset=lambda wc: RUNS[wc.run].preset(SCALE),
         out=lambda wc: LAYOUT.text(layout.RUN_DIR, run=wc.run, seed=wc.seed),
     shell:

@@ -15,7 +15,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import yaml
 
 from zegclip.catalog.benchmarks import CUSTOM_PREFIX
-from zegclip.config import ConfigError, RunConfig, load_preset, run_config
+from zegclip.config import ConfigError, RunConfig, config_hash, load_preset, run_config
 from zegclip.data.custom import load_description
 
 REPORTED = Path(__file__).with_name("reported.yaml")
@@ -105,6 +105,12 @@ class Run:
     def config(self, scale: str, extra: Optional[List[str]] = None) -> RunConfig:
         return run_config(None, self.preset(scale),
                           self.overrides(scale) + (extra or []) + self.budget_overrides(scale, extra))
+
+    def recipe(self, scale: str, extra: Optional[List[str]] = None) -> str:
+        """The digest of the run's resolved configuration: the workflow passes it as a parameter,
+        so a changed preset (a new version's budget, say) reruns the run instead of keeping its
+        old results under the same key."""
+        return config_hash(self.config(scale, extra))
 
 
 @dataclass(frozen=True)
