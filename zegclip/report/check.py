@@ -176,9 +176,8 @@ class Claim:
 # that one seed on another machine keeps it (docs/mini-world.md, "Table 5");
 # `zegclip check --scale mini` fails when one stops holding.
 # Claims that do not hold there (DPT over FT, RD helps, FT hurts unseen classes, ZegCLIP best
-# of all) are reported by `zegclip claims`, not checked. Re-derived for each change of the world
-# or the presets (last: mini-VOC at 2,400 steps, which dropped DPT + NEL over Fix + NEL on unseen
-# classes and added ZegCLIP over Fix + NEL + RD and Baseline-FT, and DPT over Fix with NEL + RD).
+# of all) are reported by `zegclip claims`, not checked. The set is re-derived from both worlds'
+# 3-seed tables whenever the world or a mini preset changes; what changed and why is in the docs.
 MINI_CLAIMS: Tuple[Claim, ...] = (
     *(Claim(f"NEL beats CE ({e}{r})", "table5", "voc", f"{e}_nel{r}", (f"{e}{r}",), ("hIoU",))
       for e in ("fix", "ft", "dpt") for r in ("", "_rd")),
