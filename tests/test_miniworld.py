@@ -176,6 +176,15 @@ def test_the_novel_words_variants_hide_their_unseen_colours_from_training_only(n
     assert set(ds.classes) <= set(all_classes())  # the tiny CLIP is pretrained on every one
 
 
+def test_the_wide_variant_keeps_vocs_quarter_unseen_and_describes_each_by_seen_words():
+    ds, voc = VARIANT_DATASETS["mini_voc_wide"], MINI_DATASETS["mini_voc"]
+    seen = [c for c in ds.classes if c not in ds.unseen]
+    assert len(ds.classes) == 40 and len(ds.unseen) == 10 and set(voc.unseen) <= set(ds.unseen)
+    for position in (0, 1):  # every colour and every texture of an unseen thing is in seen things
+        assert {u.split(" ")[position] for u in ds.unseen} <= {c.split(" ")[position] for c in seen}
+    assert not ds.stuff and set(ds.classes) == set(MINI_DATASETS["mini_coco"].things)  # every thing of the world
+
+
 def test_a_variant_is_written_beside_nothing_else_and_leaves_default_datasets_unchanged(world, tmp_path):
     variant = tmp_path / "variants"
     manifest = generate_world(variant, seed=3, size=SMALL, names=("mini_voc_novel", "mini_voc"))

@@ -97,6 +97,8 @@ _NOVEL_VOC_UNSEEN = (thing("purple", "striped"), thing("orange", "checkered"), t
                      thing("pink", "barred"), thing("yellow", "plain"))
 _NOVEL_COCO_UNSEEN = (thing("cyan", "plain"), thing("cyan", "checkered"), thing("cyan", "barred"),
                       thing("pink", "striped"), thing("pink", "dotted"))
+_WIDE_VOC_UNSEEN = (thing("purple", "checkered"), thing("orange", "dotted"), thing("cyan", "barred"),
+                     thing("pink", "plain"), thing("yellow", "striped"))
 VARIANT_DATASETS: Dict[str, MiniDataset] = {
     # mini-VOC whose unseen things each have a colour that no seen thing has. The tiny CLIP knows
     # every colour (it is pretrained on all classes), as web-scale CLIP knows far more concepts
@@ -110,6 +112,12 @@ VARIANT_DATASETS: Dict[str, MiniDataset] = {
         "mini_coco_novel", "coco",
         _things(("red", "green", "blue", "yellow", "purple", "orange")) + _NOVEL_COCO_UNSEEN, tuple(STUFF),
         unseen=_NOVEL_COCO_UNSEEN, background_class=False),
+    # mini-VOC with every thing of the world: 40 things, 10 unseen (VOC's quarter), mini-VOC's five
+    # and one more per texture, so that each colour and each texture keeps seen things. It measures
+    # how a run's seed-to-seed spread narrows with the number of unseen classes it is averaged over.
+    "mini_voc_wide": MiniDataset(
+        "mini_voc_wide", "voc", _things(tuple(COLOURS)), (),
+        unseen=MINI_DATASETS["mini_voc"].unseen + _WIDE_VOC_UNSEEN, background_class=False),
 }
 ALL_DATASETS: Dict[str, MiniDataset] = {**MINI_DATASETS, **VARIANT_DATASETS}
 

@@ -77,7 +77,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mw.add_argument("--val", type=int, default=WorldSize.val, help=f"validation images per dataset (default {WorldSize.val})")
     mw.add_argument("--datasets", nargs="+", choices=sorted(ALL_DATASETS), metavar="NAME", default=list(MINI_DATASETS),
                     help="which datasets (default: mini_voc mini_coco mini_context); world variants: "
-                         "mini_voc_novel, mini_coco_novel (unseen things have colours no seen thing has); write a variant "
+                         "mini_voc_novel, mini_coco_novel (unseen things have colours no seen thing has), mini_voc_wide "
+                         "(40 things, 10 unseen); write a variant "
                          "to its own folder, e.g. --out data/mini_variants")
     mw.set_defaults(func=cmd_mini_world)
     mc = mini_sub.add_parser("clip", help="pretrain the tiny CLIP on generated image-caption pairs",
