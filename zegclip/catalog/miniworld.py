@@ -114,7 +114,7 @@ VARIANT_DATASETS: Dict[str, MiniDataset] = {
         unseen=_NOVEL_COCO_UNSEEN, background_class=False),
     # mini-VOC with every thing of the world: 40 things, 10 unseen (VOC's quarter), mini-VOC's five
     # and one more per texture, so that each colour and each texture keeps seen things. It measures
-    # how a run's seed-to-seed spread narrows with the number of unseen classes it is averaged over.
+    # whether a run's seed-to-seed spread narrows when averaged over more unseen classes.
     "mini_voc_wide": MiniDataset(
         "mini_voc_wide", "voc", _things(tuple(COLOURS)), (),
         unseen=MINI_DATASETS["mini_voc"].unseen + _WIDE_VOC_UNSEEN, background_class=False),
