@@ -16,6 +16,7 @@ include: "workflow/rules/mini.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/efficiency.smk"
+include: "workflow/rules/gate.smk"
 
 
 rule all:

@@ -228,6 +228,56 @@ def _custom_eval(ctx: Ctx, **description) -> List[str]:
     return _evaluate(ctx, ctx.checkpoint()) + ["--dataset", f"custom:{desc}"]
 
 
+def _previous_run(c: Ctx) -> Path:
+    """A finished run directory (final.pt and checkpoints/) in the case's folder."""
+    shutil.copytree(c.trained / "run", c.d / "prev")
+    return c.d / "prev"
+
+
+def _bad_curve(c: Ctx, curve) -> None:
+    root = c.mini_results()
+    path = result_path(root, "mini", table_rows("table8")[0].run.key("mini"), 1)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "curve": curve}))
+
+
+def _clip_16(c: Ctx) -> Path:
+    """Weights of the 16-pixel tiny CLIP tower (random), as `zegclip mini clip` writes them."""
+    from safetensors.torch import save_file
+
+    from zegclip.config import ClipConfig
+    from zegclip.model.clip import build_clip
+
+    clip = build_clip(ClipConfig(model="ZegCLIP-Mini-16", pretrained=None))
+    path = c.d / "clip16.safetensors"
+    save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, str(path))
+    return path
+
+
+# Issue 37's rough edges: each now one line naming the thing and what was expected
+ROUGH_EDGES: List[Case] = [
+    Case("rundir", "a run directory as the starting checkpoint", lambda c: _train(
+         c, "train.setting=st", f"train.init_from={_previous_run(c)}"),
+         ("checkpoint {d}/prev is a directory", "{d}/prev/final.pt", "{d}/prev/checkpoints/iter_2.pt")),
+    Case("report", "results file whose curve lacks a metric", lambda c: ["report", "--table", "table8", "--results",
+         str(c.d / "results"), "--seeds", "0", "1", "--out", str(c.d / "t8.md")],
+         ("results file {d}/results/", "curve point 0 has no number for 'hIoU'"),
+         setup=lambda c: _bad_curve(c, [{"iter": 10, "loss": 1.0, "mIoU_S": 1.0, "mIoU_U": 1.0}])),
+    Case("report", "results file whose curve is not a list", lambda c: ["report", "--table", "table8", "--results",
+         str(c.d / "results"), "--seeds", "0", "1", "--out", str(c.d / "t8.md")],
+         ("results file {d}/results/", "'curve' is a dict; expected a list of points"),
+         setup=lambda c: _bad_curve(c, {"iter": 10})),
+    Case("report", "a user's dataset with a table it does not get", lambda c: [
+         "report", "--table", "table2", "--custom", "mine=mine.yaml", "--results", str(c.d / "results"), "--out",
+         str(c.d / "t2.md")], ("--table table2 with the user's dataset mine (mine.yaml)", "gets table5 only")),
+    Case("traceback", "weights of the 16-pixel tiny CLIP read as the 32-pixel tower", lambda c: [
+         "mini", "readout", "--clip", str(_clip_16(c)), "--world", str(c.d / "world"), "--model", "ZegCLIP-Mini",
+         "--dataset", "mini_voc"], ("CLIP weights {d}/clip16.safetensors do not fit the tower ZegCLIP-Mini",
+                                    "(17, 64) there, (65, 64) here")),
+    Case("traceback", "tiny CLIP weights under a .pt name", lambda c: ["mini", "clip", "--steps", "1", "--out",
+         str(c.d / "clip.pt")], ("mini clip --out {d}/clip.pt", "ending in .safetensors")),
+]
+
+
 CASES: List[Case] = [
     # 1. the regression gate
     Case("check", "no aggregated tables", lambda c: ["check", "--results", str(c.d / "results")],
@@ -236,16 +286,19 @@ CASES: List[Case] = [
          str(c.rendered()), "--tolerance", "mIoU_unseen=3"], ("unknown metric 'mIoU_unseen'",)),
     Case("check", "tolerance not a number", lambda c: ["check", "--tables", "table8", "--results",
          str(c.rendered()), "--tolerance", "hIoU=lots"], ("--tolerance 'hIoU=lots'", "METRIC=POINTS")),
-    Case("check", "golden file without its columns", lambda c: ["check", "--tables", "table8", "--results",
-         str(c.rendered()), "--golden", str(_write(c.d / "golden.csv", "a,b\n1,2\n"))],
-         ("{d}/golden.csv has no column(s) table",)),
+    Case("check", "golden file not JSON", lambda c: ["check", "--tables", "table8", "--results",
+         str(c.rendered()), "--golden", str(_write(c.d / "golden.json", "a,b\n1,2\n"))],
+         ("golden file {d}/golden.json is not JSON",)),
+    Case("check", "golden file without its sections", lambda c: ["check", "--tables", "table8", "--results",
+         str(c.rendered()), "--golden", str(_write(c.d / "golden.json", '{"numbers": []}'))],
+         ("golden file {d}/golden.json has no made_with, model, claims, fingerprints",)),
     Case("check", "golden file missing", lambda c: ["check", "--tables", "table8", "--results", str(c.rendered()),
-         "--golden", str(c.d / "nowhere.csv")], ("no golden numbers", "{d}/nowhere.csv")),
+         "--golden", str(c.d / "nowhere.json")], ("no golden numbers", "{d}/nowhere.json")),
     Case("check", "aggregated table without its columns", lambda c: ["check", "--tables", "table8", "--results",
          str(c.d / "results")], ("table8.csv has no column(s)",),
          setup=lambda c: _write(c.d / "results" / "mini" / "tables" / "table8.csv", "row,mean\nl1,3\n")),
     Case("check", "golden numbers from incomplete results", lambda c: ["check", "--tables", "table8", "--results",
-         str(c.d / "results"), "--golden", str(c.d / "golden.csv"), "--write-golden"],
+         str(c.d / "results"), "--golden", str(c.d / "golden.json"), "--write-golden"],
          ("cannot write golden numbers", "row l1 (voc) has no number for pAcc"),
          setup=lambda c: _write(c.d / "results" / "mini" / "tables" / "table8.csv",
                                 "table,row,dataset,target,metric,mean,std,seeds,paper\ntable8,l1,voc,,pAcc,,0,0,91.4\n")),
@@ -387,6 +440,7 @@ CASES: List[Case] = [
     Case("traceback", "evaluation data root missing", lambda c: _evaluate(c, c.checkpoint()) + [
          "--dataset", "context", "--data-root", str(c.d / "VOC2010")], ("data root {d}/VOC2010 does not exist",)),
     *SILENT,
+    *ROUGH_EDGES,
 ]
 
 
@@ -467,4 +521,60 @@ def test_bad_workflow_config_fails_before_any_job(tmp_path, name, config, messag
     assert proc.returncode != 0 and "Traceback" not in out, out[-2000:]
     assert len(errors) == 1 and message in errors[0], out[-2000:]
     assert "Failed validating" not in out  # not the schema dump
+    assert not (tmp_path / "results").exists()
+
+
+def test_restart_if_changed_keeps_files_no_run_writes(tmp_path, tiny_run, capsys):
+    root = make_voc(tmp_path / "data", n_train=2, n_aug=2, n_val=2)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(tiny_run(root, **SHORT)))
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(run), "--no-eval"]) == 0
+    mine = run / "checkpoints" / "my_notes.txt"
+    mine.write_text("the user's own file")
+    capsys.readouterr()
+    assert main(["train", "--config", str(cfg), "--out", str(run), "--no-eval", "--restart-if-changed",
+                 "--set", "train.lr=0.001"]) == 0
+    err = capsys.readouterr().err
+    assert mine.read_text() == "the user's own file"
+    kept = [line for line in err.splitlines() if "kept" in line]
+    assert len(kept) == 1 and "my_notes.txt" in kept[0] and "--restart-if-changed" in kept[0]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["iter_1.pt", "iter_2.pt", "my_notes.txt"]
+    assert json.loads((run / "config.json").read_text())["train"]["lr"] == 0.001
+
+
+def test_a_warm_up_longer_than_the_run_is_one_warning_line(tmp_path, tiny_run, capsys):
+    root = make_voc(tmp_path / "data", n_train=2, n_aug=2, n_val=2)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(tiny_run(root, **{**SHORT, "warmup_iters": 100})))
+    capsys.readouterr()
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "run"), "--no-eval"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and "train.warmup_iters=100" in warnings[0] and "train.iters=2" in warnings[0]
+
+
+def test_zero_qualitative_images_are_refused_before_drawing(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["qualitative", "--dataset", "mini_voc", "--data-root", str(tmp_path), "--run", f"a={tmp_path}",
+              "--images", "0", "--out", str(tmp_path / "q.png")])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and "argument --images: '0': expected an integer of at least 1" in err
+    assert not (tmp_path / "q.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("content,message", [
+    ("scale: [mini\n  x: : :\n", "Config file is not valid JSON or YAML"),
+    (None, "No such file or directory"),
+])
+def test_a_bad_configfile_gets_snakemakes_own_message(tmp_path, content, message):
+    """Snakemake reads --configfile before the workflow's code runs, so the message is its own
+    (docs/reliability.md shows both); it exits non-zero and writes nothing."""
+    path = tmp_path / ("bad.yaml" if content else "nope.yaml")
+    if content:
+        path.write_text(content)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "reports/table5.md",
+                           "--configfile", str(path), "--config", f"results={tmp_path}/results"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()

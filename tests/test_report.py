@@ -6,6 +6,7 @@ import pytest
 
 from zegclip.config import load_preset
 from zegclip.cli import main
+from zegclip.engine.provenance import package_versions
 from zegclip.paper.runs import table_rows
 from zegclip.paper.layout import result_path
 
@@ -17,7 +18,16 @@ def _write_results(root, table, seeds, offset=0.0):
             path.parent.mkdir(parents=True, exist_ok=True)
             base = 10.0 * (seed + 1) + offset
             path.write_text(json.dumps({"metrics": {"pAcc": base, "mIoU_S": base + 1, "mIoU_U": base + 2,
-                                                    "hIoU": base + 3, "mIoU": base, "mAcc": base}}))
+                                                    "hIoU": base + 3, "mIoU": base, "mAcc": base},
+                                        "fingerprint": fake_fingerprint(row), "versions": package_versions(),
+                                        "machine": "test machine", "device": "cpu"}))
+
+
+def fake_fingerprint(row):
+    """Facts of the shape zegclip.engine.fingerprint writes, fixed by the row's run."""
+    r = row.run.resolved("mini")
+    return {"encoder_mode": r.encoder, "query_width": 256 if r.query == "cat_tmulg_t" else 128,
+            "prompt_layers": f"{r.layers[0]}-{r.layers[1]}", "templates": 15, "recipe": row.run.key("mini")}
 
 
 def test_table5_renders_ours_beside_the_paper(tmp_path, capsys):

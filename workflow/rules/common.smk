@@ -4,7 +4,9 @@ import sys
 from pathlib import Path
 
 from zegclip.config.world import MINI_CLIP_FILE, dataset_root
+from zegclip.measure.plants import PLANTS
 from zegclip.paper import layout
+from zegclip.paper.gate import BACKENDS, BACKEND_THREADS, GATE_TABLE, backend_env, gate_runs
 from zegclip.paper.runs import (CONVERGENCE_TABLES, FIGURES, QUALITATIVE_DATASETS, TRAINED_TABLES, USER_TABLES,
                                 UserDataset, check_extra_sets, check_user_datasets, doubled_runs, figure_rows,
                                 figures_for, qualitative_runs, runs_for, table_rows, user_rows)

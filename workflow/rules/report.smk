@@ -6,6 +6,7 @@ rule render_table:
         md=f"{config['reports']}/{{table}}.md",
         tex=f"{config['reports']}/{{table}}.tex",
         csv=LAYOUT.text(layout.TABLE),
+        fingerprints=LAYOUT.text(layout.TABLE_FINGERPRINTS),
     log:
         f"{RESULTS}/logs/render_table/{{table}}.log",
     conda:
@@ -69,6 +70,7 @@ rule check_results:
     """Regression check of the rendered tables: the paper's numbers (paper scale) or golden ones (mini)."""
     input:
         csv=expand(LAYOUT.text(layout.TABLE), table=config["check_tables"]),
+        fingerprints=expand(LAYOUT.text(layout.TABLE_FINGERPRINTS), table=config["check_tables"]),
     output:
         report=LAYOUT.text(layout.CHECK),
     log:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import List, Optional
 
-from zegclip.cli import measure, mini, prepare, results, run
+from zegclip.cli import gate, measure, mini, prepare, results, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="zegclip",
         description="ZegCLIP (CVPR 2023) reference harness: model, training, evaluation and efficiency.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (run, measure, results, mini, prepare):
+    for group in (run, measure, results, mini, prepare, gate):
         group.add_commands(sub)
     return parser
 

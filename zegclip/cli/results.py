@@ -7,6 +7,17 @@ from pathlib import Path
 from zegclip.cli.common import add_results_args
 
 
+def at_least_one(value: str) -> int:
+    """An integer option that must be at least 1 (checked before any work)."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected an integer of at least 1")
+    return n
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from zegclip.paper.runs import run_sheet
 
@@ -75,8 +86,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     golden_path = Path(args.golden) if args.golden else GOLDEN
     if args.write_golden:
-        n = write_golden(Path(args.results), args.scale, args.tables, golden_path)
-        print(f"wrote {n} golden numbers to {golden_path}")
+        n = write_golden(Path(args.results), args.scale, args.tables, golden_path, [Path(p) for p in args.spread],
+                         args.seed, args.world_seed, [Path(p) for p in args.means])
+        print(f"wrote {n} golden numbers, their tolerances, claims and fingerprints to {golden_path}")
         return 0
     passed, text = run_check(Path(args.results), args.scale, args.tables, args.tolerance, golden_path)
     print(text)
@@ -159,13 +171,27 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "check", help="compare aggregated results with the paper (paper scale) or golden numbers (mini)",
         description="Exit non-zero, printing a table of every number outside tolerance, when aggregated results "
                     "(RESULTS/SCALE/tables/TABLE.csv, written by `zegclip report`) differ from the reference: the "
-                    "paper's numbers at paper scale, the committed golden numbers at mini scale.")
+                    "paper's numbers at paper scale, the committed golden file at mini scale, whose every row's "
+                    "structural fingerprint and selected claims must also hold (docs/workflow.md, 'Regression "
+                    "checks'). A package version that differs from the golden file's is named in a warning.")
     ck.add_argument("--tables", nargs="+", default=["table5"], choices=tables)
     add_results_args(ck, seeds=False)
     ck.add_argument("--tolerance", action="append", default=[], metavar="METRIC=POINTS",
                     help="override a metric's tolerance (default 2.0 points at paper scale)")
-    ck.add_argument("--golden", help="golden numbers (default: zegclip/paper/golden_mini.csv)")
-    ck.add_argument("--write-golden", action="store_true", help="write the golden numbers from these results")
+    ck.add_argument("--golden", help="the golden file (default: zegclip/paper/golden_mini.json)")
+    ck.add_argument("--write-golden", action="store_true",
+                    help="write the golden file: the rendered tables' means (render them from several seeds), "
+                         "tolerances and claims from the variance model, fingerprints and versions of --seed's runs")
+    ck.add_argument("--means", nargs="+", default=[], metavar="CSV",
+                    help="with --write-golden: the aggregated frames whose means become the golden numbers "
+                         "(default: the rendered tables in RESULTS)")
+    ck.add_argument("--spread", nargs="+", default=[], metavar="CSV",
+                    help="with --write-golden: aggregated frames of several seeds (this world's and others') whose "
+                         "seed-to-seed spread the tolerances are fitted on (default: the rendered tables)")
+    ck.add_argument("--seed", type=int, default=0,
+                    help="with --write-golden: the training seed whose runs give the fingerprints (default 0)")
+    ck.add_argument("--world-seed", type=int, default=WORLD_SEED,
+                    help=f"with --write-golden: the world the results come from (default {WORLD_SEED})")
     ck.set_defaults(func=cmd_check)
 
     q = sub.add_parser("qualitative", help="a figure of validation images: ground truth beside runs' predictions",
@@ -176,6 +202,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--data-root", required=True, help="its folder")
     q.add_argument("--run", type=labelled_pair("LABEL=RUN_DIR"), action="append", required=True, metavar="LABEL=RUN_DIR",
                    help="a column: its label and a run directory (repeatable, in column order)")
-    q.add_argument("--images", type=int, default=6, help="how many images (rows; default 6)")
+    q.add_argument("--images", type=at_least_one, default=6, help="how many images (rows; default 6)")
     q.add_argument("--out", required=True, help="the image file, e.g. reports/figures/qualitative_voc.png")
     q.set_defaults(func=cmd_qualitative)

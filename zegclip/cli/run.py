@@ -52,24 +52,30 @@ def dataset_name(value: str) -> str:
     raise argparse.ArgumentTypeError(f"{value!r}: expected one of {', '.join(DATASETS)}, or custom:DESCRIPTION.yaml")
 
 
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    """What a training run is made from and where it goes (``train``, ``gate plant``)."""
+    from zegclip.config.resolve import preset_names
+
+    p.add_argument("--config", help="a JSON file with any part of the config tree (model, data, train)")
+    p.add_argument("--preset", choices=preset_names(),
+                   help="start from a dataset's published settings (prompt tokens, templates, iterations)")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    p.add_argument("--restart-if-changed", action="store_true",
+                   help="if RUN_DIR holds checkpoints made with another configuration or other starting weights, "
+                        "delete the run's files and start afresh (default: refuse, naming what differs)")
+    add_set(p)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from zegclip.catalog.benchmarks import DATASETS
-    from zegclip.config.resolve import preset_names
     from zegclip.config.schema import TEMPLATE_SETS
 
     t = sub.add_parser(
         "train", help="train one run (any setting of Table 2), then evaluate it",
         description="Train ZegCLIP in RUN_DIR: config.json (fully resolved), train.log, checkpoints/, final.pt "
                     "and results.json. Restarting the same command resumes from the last checkpoint.")
-    t.add_argument("--config", help="a JSON file with any part of the config tree (model, data, train)")
-    t.add_argument("--preset", choices=preset_names(),
-                   help="start from a dataset's published settings (prompt tokens, templates, iterations)")
-    t.add_argument("--out", required=True, metavar="RUN_DIR", help="the run directory")
-    t.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
-    t.add_argument("--restart-if-changed", action="store_true",
-                   help="if RUN_DIR holds checkpoints made with another configuration or other starting weights, "
-                        "delete the run's files and start afresh (default: refuse, naming what differs)")
-    add_set(t)
+    add_train_args(t)
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser(

@@ -54,6 +54,10 @@ def _first_line(err: BaseException) -> str:
 def load_checkpoint(path: Path) -> Dict[str, Any]:
     """A zegclip checkpoint, read with ``weights_only=True``: a file holding any other Python
     object (code that would run on unpickling) is refused, never executed."""
+    if Path(path).is_dir():
+        latest = latest_checkpoint(Path(path) / "checkpoints")
+        raise CheckpointError(f"checkpoint {path} is a directory; expected a checkpoint file: a run's "
+                              f"{Path(path) / 'final.pt'}" + (f", or its latest checkpoint {latest}" if latest else ""))
     if not Path(path).is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:

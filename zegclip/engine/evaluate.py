@@ -14,7 +14,8 @@ from zegclip.config import ConfigError, RunConfig, config_hash, from_dict, merge
 from zegclip.data.datasets import SegmentationDataset
 from zegclip.data.transforms import eval_transform
 from zegclip.engine.checkpoint import load_checkpoint, load_weights
-from zegclip.engine.provenance import device_name, git_commit, package_versions
+from zegclip.engine.fingerprint import fingerprint
+from zegclip.engine.provenance import device_name, git_commit, machine_name, package_versions
 from zegclip.engine.runtime import autocast_for, resolve_device
 from zegclip.io import write_json
 from zegclip.engine.metrics import ConfusionMatrix, summarize
@@ -125,10 +126,12 @@ def evaluate_run(model: ZegCLIP, cfg: RunConfig, checkpoint: Path, output: Path,
         "checkpoint": str(checkpoint),
         "config": to_dict(cfg),
         "config_hash": config_hash(cfg),
+        "fingerprint": fingerprint(model, cfg),
         "seed": cfg.train.seed,
         "git_commit": git_commit(),
         "versions": package_versions(),
         "device": device_name(device),
+        "machine": machine_name(),
         "wall_time_s": round(time.time() - start, 3),
         "confusion_matrix": cm.matrix.tolist(),
     }

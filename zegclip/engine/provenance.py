@@ -1,6 +1,7 @@
 """What a result says about how it was made: commit, package versions, device."""
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -30,6 +31,17 @@ def package_versions() -> Dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def machine_name() -> str:
+    """The CPU's model name and core count (a GPU run names its device separately)."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def device_name(device: torch.device) -> str:

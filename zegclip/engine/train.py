@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -121,8 +121,14 @@ def open_run_dir(run_dir: Path, identity: Dict[str, object], restart_if_changed:
                             f"({_differences(theirs, identity)}); use a new run directory, or pass "
                             f"--restart-if-changed to delete this run's files and start afresh")
     for name in RUN_FILES:
-        path = run_dir / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        (run_dir / name).unlink(missing_ok=True) if name != "checkpoints" else None
+    ckpt_dir = run_dir / "checkpoints"
+    for path in ckpt_dir.glob("iter_*.pt"):  # what a run writes there; anything else is the user's
+        path.unlink()
+    kept = sorted(p.name for p in ckpt_dir.iterdir()) if ckpt_dir.is_dir() else []
+    if kept:
+        print(f"zegclip train: --restart-if-changed kept {len(kept)} file(s) in {ckpt_dir} that no run writes: "
+              f"{', '.join(kept[:5])}{' ...' if len(kept) > 5 else ''}", file=sys.stderr)
     return None
 
 
@@ -138,6 +144,9 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
     rank, world = _distributed()
     device = resolve_device()
     t = cfg.train
+    if t.warmup_iters > t.iters and rank == 0:  # a smoke test shortens iters on purpose: warn, do not refuse
+        print(f"zegclip train: warning: train.warmup_iters={t.warmup_iters} is more than train.iters={t.iters}; the "
+              f"learning rate stays in its warm-up and never reaches train.lr", file=sys.stderr)
     dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.train_split, cfg.data.cache)
     dataset.verify_sample()
     eval_dataset = None

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from zegclip.config import AugmentConfig
+from zegclip.config import AugmentConfig, ConfigError
 from zegclip.config.world import PretrainConfig
 from zegclip.data.transforms import normalize
 from zegclip.io import atomic_path, write_json
@@ -104,6 +104,9 @@ def zero_shot_accuracy(model, tokenizer, per_class: int, seed: int) -> Dict[str,
 
 def pretrain_mini_clip(out: Path, cfg: PretrainConfig = PretrainConfig()) -> Dict[str, object]:
     """Train the tiny CLIP from nothing and save it as ``out`` (safetensors) plus ``out``.json."""
+    if out.suffix != ".safetensors":  # what is written is a safetensors file; its name must say so
+        raise ConfigError(f"mini clip --out {out}: expected a file name ending in .safetensors (the weights "
+                          f"are written as safetensors)")
     from safetensors.torch import save_file
 
     start, cpu_start = time.time(), time.process_time()

@@ -55,6 +55,23 @@ def _check_weights_file(path: Path) -> None:
                            f"`zegclip prepare weights {path} OUTPUT.safetensors` and point clip.pretrained there")
 
 
+def _check_grid(path: Path, model: nn.Module, name: str) -> None:
+    """open_clip interpolates a weights file's positional grid to the tower's silently; a tiny
+    CLIP trained for another image size then fails deep in a forward. Refuse it by name."""
+    if path.suffix != ".safetensors":
+        return
+    from safetensors import safe_open
+
+    key = "visual.positional_embedding"
+    with safe_open(str(path), "pt") as f:
+        theirs = tuple(f.get_slice(key).get_shape()) if key in f.keys() else None
+    ours = tuple(model.visual.positional_embedding.shape)
+    if theirs is not None and theirs != ours:
+        raise WeightsError(f"CLIP weights {path} do not fit the tower {name}: {key} is {theirs} there, {ours} "
+                           f"here (weights made for another image size or patch; choose the tower they were "
+                           f"trained as)")
+
+
 def build_clip(cfg: ClipConfig) -> nn.Module:
     """The open_clip CLIP model named by ``cfg`` (fp32, CPU), with its weights loaded."""
     known = open_clip.list_models()
@@ -67,7 +84,7 @@ def build_clip(cfg: ClipConfig) -> nn.Module:
         path = Path(pretrained).expanduser().resolve()
         _check_weights_file(path)
         try:
-            return open_clip.create_model(cfg.model, pretrained=str(path), weights_only=True)
+            model = open_clip.create_model(cfg.model, pretrained=str(path), weights_only=True)
         except pickle.UnpicklingError as err:
             imported = refused_import(err)
             raise WeightsError(f"refused CLIP weights {path}: " + (
@@ -79,6 +96,8 @@ def build_clip(cfg: ClipConfig) -> nn.Module:
                 zipfile.BadZipFile) as err:
             text = " ".join(str(err).split())[:300] if "weights_only" not in str(err) else type(err).__name__
             raise WeightsError(f"could not load CLIP weights {path} into {cfg.model}: {text}") from None
+        _check_grid(path, model, cfg.model)
+        return model
     if pretrained is not None:
         tags = open_clip.list_pretrained_tags_by_model(cfg.model)
         if pretrained not in tags:

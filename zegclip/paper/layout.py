@@ -9,7 +9,10 @@ One folder per scale, so that the scales never mix::
     {root}/{scale}/references/{dataset}.json          mini scale: chance and attribute-only scores
     {root}/{scale}/tables/{table}.csv                 a rendered table's aggregated frame
     {root}/{scale}/tables/{dataset}/{table}.csv       ... of a table's rows on a user's dataset
+    {root}/{scale}/tables/{table}.fingerprints.json   its rows' structural fingerprints
     {root}/{scale}/check.txt                          the regression check's report
+    {root}/{scale}/gate/backends/{backend}/runs/...   the gate's measurement: runs under another back-end
+    {root}/{scale}/gate/planted/{plant}/runs/...      ... and runs with a planted regression
 
 The templates below are relative to ``{root}/{scale}``. ``Layout.text`` fills the fields it is
 given and leaves the others as ``{name}``: Python fills them all, the workflow's rules leave
@@ -31,9 +34,15 @@ REFERENCES = "references/{dataset}.json"
 TABLE = "tables/{table}.csv"
 USER_TABLE = "tables/{dataset}/{table}.csv"  # a table's rows on a user's dataset
 CHECK = "check.txt"
+TABLE_FINGERPRINTS = "tables/{table}.fingerprints.json"  # the structural facts of a table's rows
+# The regression gate's own measurement (zegclip.report.gate): runs under other numerical
+# back-ends, runs with a planted regression, and the report's frame.
+BACKEND_RESULTS = "gate/backends/{backend}/" + RUN_RESULTS
+PLANTED_RESULTS = "gate/planted/{plant}/" + RUN_RESULTS
+GATE_POWER = "tables/gate_power.csv"
 
 # The mini-world's golden numbers (``zegclip check --write-golden``) ship with the package.
-GOLDEN_MINI = Path(__file__).with_name("golden_mini.csv")
+GOLDEN_MINI = Path(__file__).with_name("golden_mini.json")
 
 
 def convergence_reference(table: str, world_seed: int) -> Path:

@@ -131,7 +131,8 @@ USER_TABLES = ("table5",)  # the tables a user's dataset gets: the design ablati
 def user_rows(table: str, user: UserDataset, scale: str) -> List[Row]:
     """A table's rows on a user's dataset (the rows of its first dataset, without paper numbers)."""
     if table not in USER_TABLES:
-        raise KeyError(f"a user's dataset gets {', '.join(USER_TABLES)}, not {table!r}")
+        raise ConfigError(f"--table {table} with the user's dataset {user.name} ({user.description}): a user's "
+                          f"dataset gets {', '.join(USER_TABLES)} only (the design ablations)")
     rows = table_rows(table, scale)
     first = rows[0].dataset
     return [replace(r, dataset=user.name, run=replace(r.run, dataset=user.name, user=user),

@@ -5,14 +5,15 @@ Where each result lives: ``zegclip.paper.layout``.
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 
 from zegclip.engine.provenance import git_commit
 from zegclip.io import atomic_path
-from zegclip.paper.layout import EFFICIENCY, REFERENCES, TABLE, USER_TABLE, Layout, result_path
+from zegclip.paper.layout import EFFICIENCY, REFERENCES, TABLE, TABLE_FINGERPRINTS, USER_TABLE, Layout, result_path
 from zegclip.paper.runs import CONVERGENCE_TABLES, Row, UserDataset, reported, table_rows, user_rows
 from zegclip.report.convergence import committed_verdicts, convergence_note
 from zegclip.report.curves import collect_curves, last_quarter_gain
@@ -27,15 +28,18 @@ def metrics_of(table: str) -> Sequence[str]:
     return TABLE7_METRICS if table == "table7" else DEFAULT_METRICS
 
 
-def collect(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None
-            ) -> pd.DataFrame:
+ResultOf = Callable[[Row, int], Path]  # where a row's result of a seed lives, if not in the results tree
+
+
+def collect(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None,
+            result_of: Optional[ResultOf] = None) -> pd.DataFrame:
     """Long frame: one line per (row, dataset, metric, seed). A missing result is an error.
     ``rows``: other rows than the paper table's (a user's dataset)."""
     records: List[Dict[str, object]] = []
     metrics = metrics_of(table)
     for row in rows if rows is not None else table_rows(table, scale):
         for seed in seeds:
-            path = result_path(root, scale, row.run.key(scale), seed, row.target)
+            path = result_of(row, seed) if result_of else result_path(root, scale, row.run.key(scale), seed, row.target)
             if not path.is_file():
                 raise FileNotFoundError(f"{table} row {row.key} ({row.dataset}): no result {path}; "
                                         f"train and evaluate that run first")
@@ -45,6 +49,23 @@ def collect(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Opti
                                 "target": row.target or "", "metric": metric, "seed": seed,
                                 "ours": values[metric], "paper": paper})
     return pd.DataFrame.from_records(records)
+
+
+def fingerprints(table: str, root: Path, scale: str, seeds: Sequence[int], result_of: Optional[ResultOf] = None
+                 ) -> List[Dict[str, object]]:
+    """Each row's structural fingerprint (results.json ``fingerprint``), one record per row: its
+    facts where its seeds agree; a fact the seeds disagree on reads "differs across seeds"."""
+    out: List[Dict[str, object]] = []
+    for row in table_rows(table, scale):
+        where = result_of or (lambda r, s: result_path(root, scale, r.run.key(scale), s, r.target))
+        prints = [read_json(where(row, s), "results file").get("fingerprint") for s in seeds]
+        facts = None
+        if all(isinstance(p, dict) for p in prints):
+            facts = {k: prints[0].get(k) if all(p.get(k) == prints[0].get(k) for p in prints)
+                     else "differs across seeds" for k in dict.fromkeys(k for p in prints for k in p)}
+        out.append({"table": table, "row": row.key, "dataset": row.dataset, "target": row.target or "",
+                    "facts": facts})
+    return out
 
 
 def summarize(long: pd.DataFrame) -> pd.DataFrame:
@@ -184,6 +205,9 @@ def write_table(table: str, results: Path, scale: str, seeds: Sequence[int], out
         Layout(results, scale).path(TABLE, table=table)
     files = {out: render_markdown(frame, head, flags), out.with_suffix(".tex"): render_latex(frame, head, flags),
              csv: summary.to_csv(index=False)}
+    if not user and table != "table3":  # the facts `zegclip check` compares exactly
+        files[Layout(results, scale).path(TABLE_FINGERPRINTS, table=table)] = json.dumps(
+            {"table": table, "seeds": list(seeds), "rows": fingerprints(table, results, scale, seeds)}, indent=1)
     for path, text in files.items():
         with atomic_path(path) as tmp:
             tmp.write_text(text)

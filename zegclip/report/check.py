@@ -1,14 +1,17 @@
 """Regression checks of aggregated results against reference numbers.
 
 At paper scale the reference is the paper (``reported.yaml``), with a tolerance per metric
-(default ±2.0 points). At mini scale it is a golden file of numbers the workflow itself
-produced (``zegclip check --write-golden``), each with a tolerance the seed-to-seed
-spread justifies. Results and reference are matched both ways on (table, row, dataset,
-target, metric): a number missing on either side, a duplicate, a value that is not a finite
-number, or one beyond its tolerance is a failure naming its row.
+(default ±2.0 points). At mini scale it is the golden file (``zegclip/report/golden.py``): numbers
+the workflow itself produced, each with a tolerance from the variance model
+(``zegclip/report/tolerance.py``), the claims that model selects, and every row's structural
+fingerprint. Results and reference are matched both ways on (table, row, dataset, target,
+metric): a number missing on either side, a duplicate, a value that is not a finite number, or
+one beyond its tolerance is a failure naming its row; so is a fingerprint fact that differs.
 """
 from __future__ import annotations
 
+import datetime
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +21,17 @@ import pandas as pd
 
 from zegclip.errors import ZegclipError
 from zegclip.io import atomic_path
-from zegclip.paper.layout import GOLDEN_MINI, TABLE, Layout
+from zegclip.engine.provenance import git_commit, package_versions
+from zegclip.paper.layout import GOLDEN_MINI, TABLE, Layout, result_path
 from zegclip.paper.runs import table_rows
 from zegclip.report.aggregate import metrics_of
+from zegclip.report.golden import (Golden, check_claims, derive, fingerprint_failures, load_fingerprints, read_golden,
+                                   row_name, version_warning)
+from zegclip.report.results import read_json
+
+GOLDEN = GOLDEN_MINI
 
 DEFAULT_TOLERANCE = 2.0  # points, on every metric unless overridden
-GOLDEN = GOLDEN_MINI
 KEYS = ["table", "row", "dataset", "target", "metric"]
 
 
@@ -56,18 +64,6 @@ def load_tables(results: Path, scale: str, tables: Sequence[str]) -> pd.DataFram
                                     f"(snakemake reports/{table}.md)")
         frames.append(read_frame(path, ("mean", "paper")))
     return pd.concat(frames, ignore_index=True)
-
-
-def golden_from(summary: pd.DataFrame, min_tolerance: float = DEFAULT_TOLERANCE, spread: float = 3.0) -> pd.DataFrame:
-    """Golden numbers: the mean over seeds, tolerance max(min_tolerance, spread x std)."""
-    bad = summary[~summary["mean"].apply(_finite)]
-    if len(bad):
-        r = bad.iloc[0]
-        raise CheckError(f"cannot write golden numbers: {r['table']} row {r['row']} ({r['dataset']}) has no number "
-                         f"for {r['metric']} ({len(bad)} such); render the table from complete results first")
-    out = summary[KEYS + ["mean", "std", "seeds"]].copy()
-    out["tolerance"] = [max(min_tolerance, spread * s) for s in out["std"].fillna(0.0)]
-    return out
 
 
 def paper_reference(tables: Sequence[str]) -> pd.DataFrame:
@@ -158,57 +154,35 @@ def parse_tolerances(items: List[str], metrics: Sequence[str]) -> Dict[str, floa
     return out
 
 
-@dataclass(frozen=True)
-class Claim:
-    """A qualitative claim of the paper: row ``better`` beats each of ``worse`` on ``metrics``
-    (means over seeds), in one table and dataset."""
-
-    text: str
-    table: str
-    dataset: str
-    better: str
-    worse: Tuple[str, ...]
-    metrics: Tuple[str, ...] = ("mIoU_U", "hIoU")
 
 
-# The paper's claims that hold in the mini-world (v2): each comparison holds in every one of three
-# seeds on world seeds 0 and 1, and on world 0 (the one CI runs) by at least 2 points in each, so
-# that one seed on another machine keeps it (docs/mini-world.md, "Table 5");
-# `zegclip check --scale mini` fails when one stops holding.
-# Claims that do not hold there (DPT over FT, RD helps, FT hurts unseen classes, ZegCLIP best
-# of all) are reported by `zegclip claims`, not checked. The set is re-derived from both worlds'
-# 3-seed tables whenever the world or a mini preset changes; what changed and why is in the docs.
-MINI_CLAIMS: Tuple[Claim, ...] = (
-    *(Claim(f"NEL beats CE ({e}{r})", "table5", "voc", f"{e}_nel{r}", (f"{e}{r}",), ("hIoU",))
-      for e in ("fix", "ft", "dpt") for r in ("", "_rd")),
-    *(Claim(f"NEL beats CE on mini-COCO ({e}{r})", "table5", "coco", f"{e}_nel{r}", (f"{e}{r}",), ("hIoU",))
-      for e, r in (("fix", ""), ("fix", "_rd"), ("ft", ""), ("ft", "_rd"), ("dpt", "_rd"))),
-    Claim("ZegCLIP beats the Fix baselines, Baseline-FT and the DPT baselines", "table5", "voc", "dpt_nel_rd",
-          ("fix", "fix_nel", "fix_rd", "fix_nel_rd", "ft", "dpt", "dpt_rd"), ("hIoU",)),
-    Claim("ZegCLIP beats the Fix and DPT baselines on mini-COCO", "table5", "coco", "dpt_nel_rd",
-          ("fix", "fix_rd", "dpt_rd"), ("hIoU",)),
-    *(Claim(f"DPT beats Fix on unseen classes ({v or 'CE'})", "table5", "voc", f"dpt{v}", (f"fix{v}",), ("mIoU_U",))
-      for v in ("", "_nel_rd")),
-)
+def _golden(path: Path) -> Golden:
+    if not path.is_file():
+        raise FileNotFoundError(f"no golden numbers for the mini scale ({path}); create them from a complete run "
+                                "with `zegclip check --write-golden`")
+    return read_golden(path)
 
 
-def check_claims(summary: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFrame:
-    """One line per (claim, worse row, metric) that does not hold; a row missing from a checked
-    table, or without a number, fails its claim. Claims on tables absent from ``summary`` are
-    skipped (those tables were not asked for)."""
-    failures = []
-    for c in claims:
-        part = summary[(summary["table"] == c.table) & (summary["dataset"] == c.dataset)]
-        if part.empty:
-            continue
-        mean = {(r["row"], r["metric"]): r["mean"] for _, r in part.iterrows()}
-        for other in c.worse:
-            for m in c.metrics:
-                a, b = mean.get((c.better, m), float("nan")), mean.get((other, m), float("nan"))
-                if not (_finite(a) and _finite(b) and a > b):
-                    failures.append({"claim": c.text, "metric": m, "row": c.better, "ours": a,
-                                     "than": other, "theirs": b})
-    return pd.DataFrame(failures)
+@dataclass
+class Verdict:
+    """A mini-scale check of one table set: its numbers, fingerprints and claims."""
+
+    numbers: Comparison
+    fingerprints: List[str]  # one line per differing fact
+    claims: pd.DataFrame  # comparisons that do not hold
+    claims_checked: int
+
+    @property
+    def passed(self) -> bool:
+        return not len(self.numbers.failures) and not self.fingerprints and not len(self.claims)
+
+
+def judge(summary: pd.DataFrame, prints: List[Dict[str, object]], golden: Golden, tables: Sequence[str],
+          tolerances: Dict[str, float]) -> Verdict:
+    """Aggregated results and their fingerprints against the golden file."""
+    claims = [c for c in golden.claims if c.table in tables]
+    return Verdict(compare(summary, golden_reference(golden.numbers, tables), tolerances),
+                   fingerprint_failures(golden, prints, tables), check_claims(summary, claims), len(claims))
 
 
 def run_check(results: Path, scale: str, tables: Sequence[str], tolerance_items: List[str],
@@ -218,21 +192,22 @@ def run_check(results: Path, scale: str, tables: Sequence[str], tolerance_items:
 
     summary = load_tables(results, scale, tables)
     tolerances = parse_tolerances(tolerance_items, sorted({m for t in tables for m in metrics_of(t)}))
+    lines: List[str] = []
     if scale == "paper":
-        reference, source = paper_reference(tables), "the paper's numbers"
+        source = "the paper's numbers"
+        verdict = Verdict(compare(summary, paper_reference(tables), tolerances), [], pd.DataFrame(), 0)
     else:
-        if not golden_path.is_file():
-            raise FileNotFoundError(f"no golden numbers for the mini scale ({golden_path}); create them from a "
-                                    "complete run with `zegclip check --write-golden`")
-        reference = golden_reference(read_frame(golden_path, ("mean", "tolerance")), tables)
+        golden = _golden(golden_path)
         source = f"the golden numbers {golden_path}"
-    result = compare(summary, reference, tolerances)
+        warning = version_warning(golden, package_versions())
+        lines += [warning] if warning else []
+        verdict = judge(summary, load_fingerprints(results, scale, tables), golden, tables, tolerances)
+    result = verdict.numbers
     if result.expected == 0:  # a check that compares nothing must not pass
         raise CheckError(f"{source} hold no number for tables {', '.join(tables)}; nothing to check")
-    claims = check_claims(summary, MINI_CLAIMS if scale == "mini" else ())
-    lines = [f"compared {result.compared} of {result.expected} expected numbers with {source} "
-             f"({scale} scale, tables {', '.join(tables)})"
-             + (f"; {result.unreported} of ours have no paper number to compare with" if result.unreported else "")]
+    lines.append(f"compared {result.compared} of {result.expected} expected numbers with {source} "
+                 f"({scale} scale, tables {', '.join(tables)})"
+                 + (f"; {result.unreported} of ours have no paper number to compare with" if result.unreported else ""))
     failures = result.failures
     if len(failures):
         beyond = int((failures["problem"] == "outside tolerance").sum())
@@ -241,17 +216,65 @@ def run_check(results: Path, scale: str, tables: Sequence[str], tolerance_items:
         lines.append(tabulate(failures, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
     else:
         lines.append("all compared numbers are within tolerance")
-    if len(claims):
-        lines.append(f"{len(claims)} qualitative claim(s) do not hold:")
-        lines.append(tabulate(claims, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
-    elif scale == "mini":
-        lines.append(f"the paper's claims that hold in the mini-world still hold ({len(MINI_CLAIMS)} checked)")
-    return not len(failures) and not len(claims), "\n".join(lines)
+    if scale == "mini":
+        if verdict.fingerprints:
+            lines.append(f"{len(verdict.fingerprints)} fingerprint fact(s) differ from the golden ones:")
+            lines += verdict.fingerprints
+        else:
+            lines.append("every row's fingerprint matches the golden one")
+        if len(verdict.claims):
+            lines.append(f"{len(verdict.claims)} of the {verdict.claims_checked} checked comparisons of the paper's "
+                         f"claims do not hold:")
+            lines.append(tabulate(verdict.claims, headers="keys", tablefmt="github", showindex=False, floatfmt=".1f"))
+        else:
+            lines.append(f"the {verdict.claims_checked} comparisons of the paper's claims the golden file checks "
+                         f"still hold")
+    return verdict.passed, "\n".join(lines)
 
 
-def write_golden(results: Path, scale: str, tables: Sequence[str], path: Path) -> int:
-    """Golden numbers from these results' tables into ``path`` (atomically); returns how many."""
-    golden = golden_from(load_tables(results, scale, tables))
+def fingerprint_provenance(results: Path, scale: str, tables: Sequence[str], seed: int
+                           ) -> Tuple[List[Dict[str, object]], Dict[str, object]]:
+    """The fingerprints of the tables' rows from ``seed``'s results, and what those runs were made
+    with (their versions, machine and device must agree)."""
+    prints, made = [], {}
+    for table in tables:
+        for row in table_rows(table, scale):
+            path = result_path(results, scale, row.run.key(scale), seed, row.target)
+            if not path.is_file():
+                raise FileNotFoundError(f"{row_name({'table': table, 'row': row.key, 'dataset': row.dataset, 'target': row.target})}: "
+                                        f"no result {path} to take its fingerprint from; train seed {seed} first")
+            data = read_json(path, "results file")
+            if not isinstance(data.get("fingerprint"), dict):
+                raise CheckError(f"{path} has no fingerprint (evaluated before fingerprints existed); evaluate it again")
+            prints.append({"table": table, "row": row.key, "dataset": row.dataset, "target": row.target or "",
+                           "facts": data["fingerprint"]})
+            for key in ("versions", "machine", "device"):
+                made.setdefault(key, set()).add(json.dumps(data.get(key), sort_keys=True))
+    return prints, {k: [json.loads(v) for v in sorted(vs)] if len(vs) > 1 else json.loads(next(iter(vs)))
+                    for k, vs in made.items()}
+
+
+def write_golden(results: Path, scale: str, tables: Sequence[str], path: Path, spread: Sequence[Path],
+                 seed: int, world_seed: int, means: Sequence[Path] = ()) -> int:
+    """The golden file (atomically): the means of the rendered tables (or of ``means`` frames),
+    tolerances from the spread of ``spread`` frames (default: those same frames), the claims the
+    model selects, and the fingerprints and versions of ``seed``'s runs. Returns how many numbers."""
+    sources = list(means) or [Layout(results, scale).path(TABLE, table=t) for t in tables]
+    summary = (pd.concat([read_frame(p, ("mean", "std", "seeds")) for p in means], ignore_index=True) if means
+               else load_tables(results, scale, tables))
+    summary = summary[summary["table"].isin(tables)]
+    bad = summary[~summary["mean"].apply(_finite)]
+    if len(bad):
+        r = bad.iloc[0]
+        raise CheckError(f"cannot write golden numbers: {r['table']} row {r['row']} ({r['dataset']}) has no number "
+                         f"for {r['metric']} ({len(bad)} such); render the table from complete results first")
+    frames = [read_frame(p, ("mean", "std", "seeds")) for p in spread] or [summary]
+    prints, made = fingerprint_provenance(results, scale, tables, seed)
+    made.update({"means_from": [str(p) for p in sources],
+                 "means_seed_count": sorted({int(n) for n in summary["seeds"]}), "spread_from": [str(p) for p in spread],
+                 "world_seed": world_seed, "fingerprint_seed": seed, "commit": git_commit(),
+                 "date": datetime.date.today().isoformat()})
+    content = derive(summary, frames, tables, scale, prints, made)
     with atomic_path(path) as tmp:
-        golden.to_csv(tmp, index=False)
-    return len(golden)
+        tmp.write_text(json.dumps(content, indent=1) + "\n")
+    return len(content["numbers"])

@@ -16,7 +16,7 @@ import pandas as pd
 
 from zegclip.paper.layout import result_path
 from zegclip.paper.runs import Row, table_rows
-from zegclip.report.results import read_json
+from zegclip.report.results import ResultsError, read_json
 
 CURVE_METRICS = ("mIoU_S", "mIoU_U", "hIoU", "loss")
 
@@ -32,12 +32,28 @@ def collect_curves(table: str, root: Path, scale: str, seeds: Sequence[int], row
         for seed in seeds:
             path = result_path(root, scale, row.run.key(scale), seed)
             curve = read_json(path, "results file").get("curve") if path.is_file() else None
-            for point in curve or ():
+            for point in _points(curve, path):
                 for metric in CURVE_METRICS:
                     records.append({"row": row.key, "label": row.label, "dataset": row.dataset, "seed": seed,
                                     "iter": point["iter"], "metric": metric, "value": point[metric]})
     columns = ["row", "label", "dataset", "seed", "iter", "metric", "value"]
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _points(curve: object, path: Path) -> List[Dict[str, float]]:
+    """A results file's learning curve: a list of points, each with ``iter`` and every metric of
+    CURVE_METRICS as a number; anything else is one error naming the file and the key."""
+    if curve is None:
+        return []
+    if not isinstance(curve, list):
+        raise ResultsError(f"results file {path}: 'curve' is a {type(curve).__name__}; expected a list of points")
+    for i, point in enumerate(curve):
+        for key in ("iter",) + CURVE_METRICS:
+            value = point.get(key) if isinstance(point, dict) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ResultsError(f"results file {path}: curve point {i} has no number for {key!r} (found "
+                                   f"{value!r}); evaluate the run again")
+    return curve
 
 
 def last_quarter_gain(curves: pd.DataFrame) -> pd.DataFrame:
