@@ -133,3 +133,22 @@ def run_inputs(wildcards):
         inputs["parent"] = run_result(parent.key(SCALE), wildcards.seed)
     return inputs
 
+
+# The regression gate's measurement (workflow/rules/gate.smk)
+GATE = config["gate"]
+GATE_RUNS = gate_runs(SCALE)
+
+
+def gate_table_results(template, seed, **fields):
+    """Every Table 5 run's results at ``seed`` under ``template`` (a clean or a back-end tree)."""
+    keys = dict.fromkeys(r.run.key(SCALE) for r in table_rows(GATE_TABLE, SCALE))
+    return [LAYOUT.text(template, run=key, seed=seed, **fields) for key in keys]
+
+
+def gate_power_inputs(wildcards):
+    clean = [p for seed in dict.fromkeys([GATE["seed"], *GATE["clean_seeds"]])
+             for p in gate_table_results(layout.RUN_RESULTS, seed)]
+    backends = [p for b in GATE["backends"] for p in gate_table_results(layout.BACKEND_RESULTS, GATE["seed"], backend=b)]
+    planted = [LAYOUT.text(layout.PLANTED_RESULTS, plant=p, run=key, seed=GATE["seed"])
+               for p in PLANTS for key in GATE_RUNS]
+    return clean + backends + planted

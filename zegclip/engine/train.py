@@ -144,9 +144,6 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
     rank, world = _distributed()
     device = resolve_device()
     t = cfg.train
-    if t.warmup_iters > t.iters and rank == 0:  # a smoke test shortens iters on purpose: warn, do not refuse
-        print(f"zegclip train: warning: train.warmup_iters={t.warmup_iters} is more than train.iters={t.iters}; the "
-              f"learning rate stays in its warm-up and never reaches train.lr", file=sys.stderr)
     dataset = SegmentationDataset(cfg.data.dataset, cfg.data.root, cfg.data.train_split, cfg.data.cache)
     dataset.verify_sample()
     eval_dataset = None
@@ -181,6 +178,10 @@ def train(cfg: RunConfig, run_dir: Path, evaluate_after: bool = True,
         _truncate_log(run_dir / "train.log", start)
         _truncate_log(run_dir / "curve.jsonl", start)
 
+    # after every check: a bad input stays one line
+    if t.warmup_iters > t.iters and rank == 0:  # a smoke test shortens iters on purpose: warn, do not refuse
+        print(f"zegclip train: warning: train.warmup_iters={t.warmup_iters} is more than train.iters={t.iters}; the "
+              f"learning rate stays in its warm-up and never reaches train.lr", file=sys.stderr)
     ddp = (torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                                      find_unused_parameters=True) if world > 1 else model)
     loader = training_batches(dataset, cfg.data.augment, t.batch, t.seed, start, t.iters, cfg.data.workers, rank, world)
