@@ -49,7 +49,7 @@ def _table(root: Path, seed: int, template: str, planted: Optional[str] = None, 
             fingerprints(GATE_TABLE, root, SCALE, [seed], result_of=result_of))
 
 
-def _closest(verdict: Verdict, golden: Golden, summary: pd.DataFrame, rows: Sequence[str]) -> str:
+def _closest(golden: Golden, summary: pd.DataFrame, rows: Sequence[str]) -> str:
     """The gate rows' number that came closest to its tolerance: how far it moved, against what."""
     ref = golden.numbers.set_index(KEYS)
     best, text = -1.0, ""
@@ -96,7 +96,7 @@ def gate_power(root: Path, seed: int, clean_seeds: Sequence[int], backends: Sequ
         lines.append({"case": name, "kind": f"planted ({plant.kind})", "what": plant.text,
                       "caught": not v.passed, "by_fingerprint": "; ".join(f.split(": ", 1)[1] for f in v.fingerprints),
                       "by_numbers": numbers, "by_claims": claims, "caught_by_numbers_or_claims": bool(numbers or claims),
-                      "closest_number": "" if numbers else _closest(v, golden, summary, [GATE_ROW]),
+                      "closest_number": "" if numbers else _closest(golden, summary, [GATE_ROW]),
                       "rms_residual": float("nan")})
     clean = [(f"seed {s}", s, RUN_RESULTS, {}) for s in clean_seeds]
     complete = [b for b in backends if not _missing(root, seed, b)]
@@ -108,7 +108,7 @@ def gate_power(root: Path, seed: int, clean_seeds: Sequence[int], backends: Sequ
         lines.append({"case": label, "kind": "held-out clean", "what": "must pass", "caught": not v.passed,
                       "by_fingerprint": "; ".join(v.fingerprints), "by_numbers": _by_numbers(v),
                       "by_claims": _by_claims(v), "caught_by_numbers_or_claims": not v.passed,
-                      "closest_number": _closest(v, golden, summary, list(dict.fromkeys(summary["row"]))),
+                      "closest_number": _closest(golden, summary, list(dict.fromkeys(summary["row"]))),
                       "rms_residual": float(math.sqrt((z ** 2).mean()))})
     diffs = [_backend_differences(root, seed, b, base_summary) for b in backends]
     frame = pd.DataFrame(lines)
