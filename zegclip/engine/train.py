@@ -121,7 +121,8 @@ def open_run_dir(run_dir: Path, identity: Dict[str, object], restart_if_changed:
                             f"({_differences(theirs, identity)}); use a new run directory, or pass "
                             f"--restart-if-changed to delete this run's files and start afresh")
     for name in RUN_FILES:
-        (run_dir / name).unlink(missing_ok=True) if name != "checkpoints" else None
+        if name != "checkpoints":  # a folder: only its iter_N.pt are a run's, below
+            (run_dir / name).unlink(missing_ok=True)
     ckpt_dir = run_dir / "checkpoints"
     for path in ckpt_dir.glob("iter_*.pt"):  # what a run writes there; anything else is the user's
         path.unlink()

@@ -31,6 +31,11 @@ def metrics_of(table: str) -> Sequence[str]:
 ResultOf = Callable[[Row, int], Path]  # where a row's result of a seed lives, if not in the results tree
 
 
+def _in_tree(root: Path, scale: str) -> ResultOf:
+    """A row's result of a seed in the results tree (its run's, or its Table 7 evaluation)."""
+    return lambda row, seed: result_path(root, scale, row.run.key(scale), seed, row.target)
+
+
 def collect(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Optional[Sequence[Row]] = None,
             result_of: Optional[ResultOf] = None) -> pd.DataFrame:
     """Long frame: one line per (row, dataset, metric, seed). A missing result is an error.
@@ -39,7 +44,7 @@ def collect(table: str, root: Path, scale: str, seeds: Sequence[int], rows: Opti
     metrics = metrics_of(table)
     for row in rows if rows is not None else table_rows(table, scale):
         for seed in seeds:
-            path = result_of(row, seed) if result_of else result_path(root, scale, row.run.key(scale), seed, row.target)
+            path = (result_of or _in_tree(root, scale))(row, seed)
             if not path.is_file():
                 raise FileNotFoundError(f"{table} row {row.key} ({row.dataset}): no result {path}; "
                                         f"train and evaluate that run first")
@@ -56,8 +61,8 @@ def fingerprints(table: str, root: Path, scale: str, seeds: Sequence[int], resul
     """Each row's structural fingerprint (results.json ``fingerprint``), one record per row: its
     facts where its seeds agree; a fact the seeds disagree on reads "differs across seeds"."""
     out: List[Dict[str, object]] = []
+    where = result_of or _in_tree(root, scale)
     for row in table_rows(table, scale):
-        where = result_of or (lambda r, s: result_path(root, scale, r.run.key(scale), s, r.target))
         prints = [read_json(where(row, s), "results file").get("fingerprint") for s in seeds]
         facts = None
         if all(isinstance(p, dict) for p in prints):

@@ -25,8 +25,8 @@ from zegclip.engine.provenance import git_commit, package_versions
 from zegclip.paper.layout import GOLDEN_MINI, TABLE, Layout, result_path
 from zegclip.paper.runs import table_rows
 from zegclip.report.aggregate import metrics_of
-from zegclip.report.golden import (Golden, check_claims, derive, fingerprint_failures, load_fingerprints, read_golden,
-                                   row_name, version_warning)
+from zegclip.report.golden import (Golden, check_claims, derive, fingerprint_failures, finite, load_fingerprints,
+                                   read_golden, row_name, version_warning)
 from zegclip.report.results import read_json
 
 GOLDEN = GOLDEN_MINI
@@ -112,9 +112,9 @@ def compare(summary: pd.DataFrame, reference: pd.DataFrame, tolerances: Dict[str
         *((key.isin(keys), f"appears more than once in the {side}") for side, keys in twice.items()),
         (m["_merge"] == "right_only", "missing from the results"),
         (m["_merge"] == "left_only", "not in the reference numbers"),
-        (checked & ~m["reference"].apply(_finite), "the reference is not a number"),
-        (checked & ~m["tolerance"].apply(_finite), "the tolerance is not a number"),
-        (both & ~m["ours"].apply(_finite), "our value is not a number"),
+        (checked & ~m["reference"].apply(finite), "the reference is not a number"),
+        (checked & ~m["tolerance"].apply(finite), "the tolerance is not a number"),
+        (both & ~m["ours"].apply(finite), "our value is not a number"),
     ]
     problems: List[pd.DataFrame] = []
     flagged = pd.Series(False, index=m.index)
@@ -130,10 +130,6 @@ def compare(summary: pd.DataFrame, reference: pd.DataFrame, tolerances: Dict[str
     failures = failures.reindex(columns=KEYS + ["ours", "reference", "delta", "tolerance", "problem"])
     expected = int(((m["_merge"] != "left_only") & (m["reported"] != False)).sum())  # noqa: E712
     return Comparison(failures, int(compared.sum()), expected, int(unreported.sum()))
-
-
-def _finite(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def parse_tolerances(items: List[str], metrics: Sequence[str]) -> Dict[str, float]:
@@ -263,7 +259,7 @@ def write_golden(results: Path, scale: str, tables: Sequence[str], path: Path, s
     summary = (pd.concat([read_frame(p, ("mean", "std", "seeds")) for p in means], ignore_index=True) if means
                else load_tables(results, scale, tables))
     summary = summary[summary["table"].isin(tables)]
-    bad = summary[~summary["mean"].apply(_finite)]
+    bad = summary[~summary["mean"].apply(finite)]
     if len(bad):
         r = bad.iloc[0]
         raise CheckError(f"cannot write golden numbers: {r['table']} row {r['row']} ({r['dataset']}) has no number "

@@ -189,7 +189,7 @@ def check_claims(summary: pd.DataFrame, claims: Sequence[Claim]) -> pd.DataFrame
         for other in c.worse:
             for m in c.metrics:
                 a, b = mean.get((c.better, m), float("nan")), mean.get((other, m), float("nan"))
-                if not (_finite(a) and _finite(b) and a > b):
+                if not (finite(a) and finite(b) and a > b):
                     failures.append({"claim": c.text, "dataset": c.dataset, "metric": m, "row": c.better, "ours": a,
                                      "than": other, "theirs": b})
     return pd.DataFrame(failures)
@@ -210,5 +210,6 @@ def load_fingerprints(results: Path, scale: str, tables: Sequence[str]) -> List[
     return records
 
 
-def _finite(v: object) -> bool:
+def finite(v: object) -> bool:
+    """A real number (not a bool, NaN or infinity)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
